@@ -1,0 +1,33 @@
+"""The project's exception tree; boundaries (CLI, Triton backends, client) convert from it."""
+
+
+class MMTritonError(Exception):
+    """Base class of every error this project raises on purpose."""
+
+
+class SpecError(MMTritonError):
+    """The model spec is inconsistent (duplicate names, bad dims, profiles out of order)."""
+
+
+class InvalidInputError(MMTritonError):
+    """A user-supplied input (image, audio, text, tensor) cannot be processed; the message says why."""
+
+
+class DataGenerationError(MMTritonError):
+    """The reference data set could not be generated (missing fonts, espeak-ng failure)."""
+
+
+class CheckpointError(MMTritonError):
+    """A checkpoint is missing, unreadable or was trained with an incompatible spec."""
+
+
+class ExportError(MMTritonError):
+    """Export to ONNX failed or produced an invalid model."""
+
+
+class ParityError(ExportError):
+    """An exported model disagrees with PyTorch by more than the allowed tolerance."""
+
+    def __init__(self, message: str, max_abs_diff: float) -> None:
+        super().__init__(message)
+        self.max_abs_diff = max_abs_diff

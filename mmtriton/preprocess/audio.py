@@ -1,0 +1,112 @@
+"""Audio bytes -> mono float32 at the spec's rate -> log-mel frames [T, n_mels].
+
+Decoding uses libsndfile (WAV/FLAC/OGG/MP3) through soundfile and resampling uses soxr. The mel
+filter bank is librosa's, built once per ``LogMel``; the STFT itself is plain numpy so serving
+never waits for numba to compile librosa's kernels.
+"""
+
+from __future__ import annotations
+
+import io
+from typing import Sequence
+
+import numpy as np
+
+from mmtriton.errors import InvalidInputError
+from mmtriton.spec.presets import AudioConfig
+
+LOG_FLOOR = 1e-6
+_MAX_CHANNELS = 8
+
+
+def _check_header(data: bytes, cfg: AudioConfig) -> None:
+    import soundfile as sf
+
+    try:
+        info = sf.info(io.BytesIO(data))
+    except (RuntimeError, sf.LibsndfileError, TypeError, ValueError) as e:
+        raise InvalidInputError(f"not a decodable audio file (WAV, FLAC, OGG, MP3): {e}") from e
+    if info.samplerate < 1000 or info.channels < 1 or info.channels > _MAX_CHANNELS:
+        raise InvalidInputError(f"unsupported audio: {info.samplerate} Hz, {info.channels} channels")
+    seconds = info.frames / info.samplerate
+    if seconds > cfg.max_seconds:
+        raise InvalidInputError(f"audio is {seconds:.2f} s long; the limit is {cfg.max_seconds:g} s")
+    if seconds < cfg.min_seconds:
+        raise InvalidInputError(f"audio is {seconds:.3f} s long; the minimum is {cfg.min_seconds:g} s")
+
+
+def decode_audio(data: bytes, cfg: AudioConfig) -> np.ndarray:
+    """Encoded audio -> mono float32 samples at ``cfg.sample_rate``; header checked first."""
+    import soundfile as sf
+    import soxr
+
+    if not isinstance(data, (bytes, bytearray, memoryview)):
+        raise InvalidInputError(f"audio must be bytes, got {type(data).__name__}")
+    if len(data) == 0:
+        raise InvalidInputError("audio is empty (0 bytes)")
+    if len(data) > cfg.max_bytes:
+        raise InvalidInputError(f"audio is {len(data)} bytes; the limit is {cfg.max_bytes}")
+    data = bytes(data)
+    _check_header(data, cfg)
+    try:
+        samples, rate = sf.read(io.BytesIO(data), dtype="float32", always_2d=True)
+    except (RuntimeError, sf.LibsndfileError, ValueError) as e:
+        raise InvalidInputError(f"audio could not be decoded (truncated or corrupt?): {e}") from e
+    return _finish(samples.mean(axis=1, dtype=np.float32), rate, cfg, soxr)
+
+
+def _finish(mono: np.ndarray, rate: int, cfg: AudioConfig, soxr) -> np.ndarray:
+    if not np.all(np.isfinite(mono)):
+        raise InvalidInputError("audio contains NaN or infinite samples")
+    if rate != cfg.sample_rate:
+        mono = soxr.resample(mono, rate, cfg.sample_rate, quality="HQ").astype(np.float32, copy=False)
+    if mono.shape[0] > cfg.max_seconds * cfg.sample_rate * 1.01:
+        raise InvalidInputError(f"audio decodes to more than {cfg.max_seconds:g} s (header was wrong)")
+    if mono.shape[0] < cfg.min_seconds * cfg.sample_rate:
+        raise InvalidInputError(f"audio decodes to less than {cfg.min_seconds:g} s")
+    return np.ascontiguousarray(mono, dtype=np.float32)
+
+
+class LogMel:
+    """Log-mel spectrogram with librosa's filter bank and a centred, reflect-padded numpy STFT."""
+
+    def __init__(self, cfg: AudioConfig) -> None:
+        import librosa
+        import scipy.signal
+
+        self.cfg = cfg
+        self.mel_basis = librosa.filters.mel(
+            sr=cfg.sample_rate, n_fft=cfg.n_fft, n_mels=cfg.n_mels, fmin=cfg.fmin, fmax=cfg.fmax
+        ).astype(np.float32)
+        self.window = scipy.signal.get_window("hann", cfg.n_fft, fftbins=True).astype(np.float32)
+
+    def power_spectrogram(self, samples: np.ndarray) -> np.ndarray:
+        """|STFT|^2 as [T, n_fft // 2 + 1], matching librosa.stft(center=True, pad_mode='reflect')."""
+        pad = self.cfg.n_fft // 2
+        padded = np.pad(samples, (pad, pad), mode="reflect")
+        frames = np.lib.stride_tricks.sliding_window_view(padded, self.cfg.n_fft)[:: self.cfg.hop_length]
+        spec = np.fft.rfft(frames * self.window, axis=-1)
+        return (spec.real ** 2 + spec.imag ** 2).astype(np.float32)
+
+    def __call__(self, samples: np.ndarray) -> np.ndarray:
+        """Mono samples at the spec's rate -> float32 [T, n_mels] natural-log mel energies."""
+        mel = self.power_spectrogram(samples) @ self.mel_basis.T
+        return np.log(mel + LOG_FLOOR).astype(np.float32)
+
+
+def pad_frames(features: Sequence[np.ndarray]) -> tuple[np.ndarray, np.ndarray]:
+    """Stack [T_i, n_mels] arrays into [N, max T, n_mels] (zero padded) and int32 lengths [N, 1]."""
+    if len(features) == 0:
+        raise InvalidInputError("no audio features to batch")
+    n_mels = features[0].shape[1]
+    longest = max(f.shape[0] for f in features)
+    batch = np.zeros((len(features), longest, n_mels), dtype=np.float32)
+    for i, f in enumerate(features):
+        batch[i, : f.shape[0]] = f
+    lengths = np.asarray([[f.shape[0]] for f in features], dtype=np.int32)
+    return batch, lengths
+
+
+def preprocess_audio(data: bytes, cfg: AudioConfig, log_mel: LogMel) -> np.ndarray:
+    """Encoded audio bytes -> float32 [T, n_mels]; raises InvalidInputError on bad input."""
+    return log_mel(decode_audio(data, cfg))

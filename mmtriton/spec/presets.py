@@ -1,0 +1,99 @@
+"""Preprocessing constants and the two size presets (CPU demo/CI and production GPU shapes)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from mmtriton.errors import SpecError
+
+CLASS_NAMES: tuple[str, ...] = ("zero", "one", "two", "three", "four", "five", "six", "seven", "eight", "nine")
+
+# EfficientNet-Lite was trained on (x - 127) / 128 in 0..255 units; keep the pretrained tower happy.
+LITE_MEAN = (127.0 / 255.0,) * 3
+LITE_STD = (128.0 / 255.0,) * 3
+
+
+@dataclass(frozen=True)
+class ImageConfig:
+    size: int
+    mean: tuple[float, float, float] = LITE_MEAN
+    std: tuple[float, float, float] = LITE_STD
+    max_pixels: int = 40_000_000
+    max_bytes: int = 20 * 1024 * 1024
+
+
+@dataclass(frozen=True)
+class AudioConfig:
+    sample_rate: int = 16_000
+    n_fft: int = 400
+    hop_length: int = 160
+    n_mels: int = 64
+    fmin: float = 20.0
+    fmax: float = 8_000.0
+    min_seconds: float = 0.1
+    max_seconds: float = 3.0
+    max_bytes: int = 20 * 1024 * 1024
+
+    def frames(self, seconds: float) -> int:
+        """Frames of a centred STFT over ``seconds`` of audio at the target rate."""
+        return 1 + int(round(seconds * self.sample_rate)) // self.hop_length
+
+
+@dataclass(frozen=True)
+class TextConfig:
+    max_tokens: int = 32
+    max_bytes: int = 16 * 1024
+
+
+@dataclass(frozen=True)
+class Preset:
+    """Everything size-dependent: input shapes, embedding widths, batch limits."""
+
+    name: str
+    image: ImageConfig
+    audio: AudioConfig
+    text: TextConfig
+    embed_dim: int
+    fused_dim: int
+    max_batch_size: int
+    opt_batch_size: int
+
+    def __post_init__(self) -> None:
+        if self.image.size < 32:
+            raise SpecError(f"preset {self.name!r}: image size {self.image.size} is below 32 px")
+        if self.audio.min_seconds >= self.audio.max_seconds:
+            raise SpecError(f"preset {self.name!r}: audio min_seconds must be below max_seconds")
+        if self.text.max_tokens < 4:
+            raise SpecError(f"preset {self.name!r}: max_tokens must be >= 4")
+
+
+DEMO = Preset(
+    name="demo",
+    image=ImageConfig(size=96),
+    audio=AudioConfig(max_seconds=3.0),
+    text=TextConfig(max_tokens=32),
+    embed_dim=128,
+    fused_dim=128,
+    max_batch_size=32,
+    opt_batch_size=8,
+)
+
+PRODUCTION = Preset(
+    name="production",
+    image=ImageConfig(size=224),
+    audio=AudioConfig(max_seconds=10.0),
+    text=TextConfig(max_tokens=128),
+    embed_dim=256,
+    fused_dim=256,
+    max_batch_size=64,
+    opt_batch_size=16,
+)
+
+PRESETS: dict[str, Preset] = {p.name: p for p in (DEMO, PRODUCTION)}
+
+
+def get_preset(name: str) -> Preset:
+    try:
+        return PRESETS[name]
+    except KeyError:
+        raise SpecError(f"unknown preset {name!r}; choose one of {sorted(PRESETS)}") from None

@@ -1,0 +1,136 @@
+"""Typed, frozen building blocks of the spec: dimensions, tensors, models, ensemble steps.
+
+Validation happens in ``__post_init__`` so a bad spec fails at import time with a SpecError
+instead of producing a broken export or config later.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Mapping, Union
+
+from mmtriton.errors import SpecError
+from mmtriton.spec.dtypes import DType
+
+
+@dataclass(frozen=True)
+class Dim:
+    """A dynamic axis with its TensorRT-style min/opt/max range."""
+
+    name: str
+    min: int
+    opt: int
+    max: int
+
+    def __post_init__(self) -> None:
+        if not (1 <= self.min <= self.opt <= self.max):
+            raise SpecError(f"dim {self.name!r}: need 1 <= min <= opt <= max, got {self.min}/{self.opt}/{self.max}")
+
+
+DimLike = Union[int, Dim]
+
+
+@dataclass(frozen=True)
+class TensorSpec:
+    """One input or output tensor, dims *without* the batch axis (Triton's convention)."""
+
+    name: str
+    dtype: DType
+    dims: tuple[DimLike, ...]
+
+    def __post_init__(self) -> None:
+        if not self.name.isidentifier():
+            raise SpecError(f"tensor name {self.name!r} must be an identifier")
+        for d in self.dims:
+            if isinstance(d, int) and d < 1:
+                raise SpecError(f"tensor {self.name!r}: static dims must be >= 1, got {d}")
+
+    @property
+    def config_dims(self) -> tuple[int, ...]:
+        """Dims as Triton's config.pbtxt writes them: -1 for a dynamic axis."""
+        return tuple(-1 if isinstance(d, Dim) else d for d in self.dims)
+
+    @property
+    def dynamic_axes(self) -> dict[int, Dim]:
+        """Dynamic axes keyed by position in the *batched* shape (batch is axis 0)."""
+        return {i + 1: d for i, d in enumerate(self.dims) if isinstance(d, Dim)}
+
+    def shape(self, batch: int, which: str = "opt") -> tuple[int, ...]:
+        """A concrete batched shape, taking ``which`` (min/opt/max) of every dynamic axis."""
+        return (batch,) + tuple(getattr(d, which) if isinstance(d, Dim) else d for d in self.dims)
+
+
+@dataclass(frozen=True)
+class ShapeProfile:
+    """A TensorRT optimisation profile entry for one input: full batched shapes."""
+
+    min: tuple[int, ...]
+    opt: tuple[int, ...]
+    max: tuple[int, ...]
+
+
+@dataclass(frozen=True)
+class ModelSpec:
+    """A model of the serving graph: a preprocessing model, an encoder or the fusion model."""
+
+    name: str
+    inputs: tuple[TensorSpec, ...]
+    outputs: tuple[TensorSpec, ...]
+    max_batch_size: int
+    opt_batch_size: int
+    description: str = ""
+
+    def __post_init__(self) -> None:
+        names = [t.name for t in self.inputs + self.outputs]
+        if len(set(names)) != len(names):
+            raise SpecError(f"model {self.name!r}: duplicate tensor names {names}")
+        if not (1 <= self.opt_batch_size <= self.max_batch_size):
+            raise SpecError(f"model {self.name!r}: need 1 <= opt_batch_size <= max_batch_size")
+
+    def input(self, name: str) -> TensorSpec:
+        return _find(self.inputs, name, self.name)
+
+    def output(self, name: str) -> TensorSpec:
+        return _find(self.outputs, name, self.name)
+
+    @property
+    def input_names(self) -> tuple[str, ...]:
+        return tuple(t.name for t in self.inputs)
+
+    @property
+    def output_names(self) -> tuple[str, ...]:
+        return tuple(t.name for t in self.outputs)
+
+    def profiles(self) -> dict[str, ShapeProfile]:
+        """min/opt/max batched shapes for every input (TensorRT profiles, parity shapes)."""
+        return {
+            t.name: ShapeProfile(t.shape(1, "min"), t.shape(self.opt_batch_size, "opt"), t.shape(self.max_batch_size, "max"))
+            for t in self.inputs
+        }
+
+
+@dataclass(frozen=True)
+class EnsembleStep:
+    """One step of the ensemble: which ensemble tensors feed a model and receive its outputs."""
+
+    model: str
+    input_map: Mapping[str, str]
+    output_map: Mapping[str, str]
+
+
+@dataclass(frozen=True)
+class EnsembleSpec:
+    """The ensemble model: raw inputs in, probabilities/label/embedding out."""
+
+    name: str
+    inputs: tuple[TensorSpec, ...]
+    outputs: tuple[TensorSpec, ...]
+    max_batch_size: int
+    steps: tuple[EnsembleStep, ...] = field(default_factory=tuple)
+
+
+def _find(tensors: tuple[TensorSpec, ...], name: str, model: str) -> TensorSpec:
+    for t in tensors:
+        if t.name == name:
+            return t
+    raise SpecError(f"model {model!r} has no tensor {name!r}")

@@ -1,0 +1,1 @@
+"""The reference data set: spoken digits (espeak-ng), rendered digits (Pillow), template captions."""

@@ -1,0 +1,1 @@
+"""PyTorch towers and fusion (imports torch: load it only in training/export code)."""

@@ -1,0 +1,1 @@
+"""Training: data loading through the shared preprocessing, the loop, checkpoints and metrics."""

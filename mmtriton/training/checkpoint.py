@@ -1,0 +1,64 @@
+"""Checkpoints carry the spec preset and preprocessing constants they were trained with, so a
+model is never served with preprocessing it did not see."""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+from pathlib import Path
+from typing import Any
+
+import torch
+
+from mmtriton.errors import CheckpointError
+from mmtriton.models.multimodal import MultimodalModel, Sources
+from mmtriton.spec.graph import ModelGraph, get_graph
+
+FORMAT = 1
+
+
+def _preset_fingerprint(graph: ModelGraph) -> dict[str, Any]:
+    return json.loads(json.dumps(dataclasses.asdict(graph.preset)))
+
+
+def save_checkpoint(path: Path, model: MultimodalModel, graph: ModelGraph, sources: Sources, extra: dict) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    payload = {
+        "format": FORMAT,
+        "preset": graph.preset.name,
+        "preset_config": _preset_fingerprint(graph),
+        "class_names": list(graph.class_names),
+        "sources": dataclasses.asdict(sources),
+        "state": model.trainable_state(),
+        **extra,
+    }
+    tmp = path.with_suffix(".tmp")
+    torch.save(payload, tmp)
+    tmp.replace(path)
+
+
+def read_checkpoint(path: Path) -> dict[str, Any]:
+    if not path.is_file():
+        raise CheckpointError(f"no checkpoint at {path}; run `mmtriton train` first")
+    try:
+        payload = torch.load(str(path), map_location="cpu", weights_only=False)
+    except Exception as e:  # torch raises many types for a damaged file
+        raise CheckpointError(f"cannot read checkpoint {path}: {e}") from e
+    if payload.get("format") != FORMAT:
+        raise CheckpointError(f"checkpoint {path} has format {payload.get('format')}, expected {FORMAT}")
+    return payload
+
+
+def load_model(path: Path) -> tuple[MultimodalModel, ModelGraph, dict[str, Any]]:
+    """Rebuild the model for the checkpoint's preset; refuse if the spec changed since training."""
+    payload = read_checkpoint(path)
+    graph = get_graph(payload["preset"])
+    if payload["preset_config"] != _preset_fingerprint(graph):
+        raise CheckpointError(f"checkpoint {path} was trained with different preprocessing/shape constants "
+                              f"for preset {graph.preset.name!r}; retrain it")
+    model = MultimodalModel(graph, Sources(**payload["sources"]))
+    missing, unexpected = model.load_state_dict(payload["state"], strict=False)
+    missing = [k for k in missing if not k.startswith(("image.backbone.", "text.backbone."))]
+    if missing or unexpected:
+        raise CheckpointError(f"checkpoint {path} does not fit the model: missing={missing} unexpected={unexpected}")
+    return model.eval(), graph, payload

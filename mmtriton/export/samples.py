@@ -1,0 +1,74 @@
+"""Real preprocessed inputs for parity cases, taken from a generated split.
+
+Each model gets batches of 1, 3, 8 and its maximum batch size, plus minimum- and maximum-length
+batches for its dynamic axes, built from real clips and captions (cropped or tiled to length).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Iterator
+
+import numpy as np
+
+from mmtriton.data.generate import read_manifest
+from mmtriton.preprocess import Preprocessor, pad_frames
+from mmtriton.spec.graph import ModelGraph
+
+BATCHES = (1, 3, 8)
+Case = tuple[str, dict[str, np.ndarray]]
+
+
+class RealInputs:
+    """Preprocessed images, log-mels and captions from one split, reused for every model."""
+
+    def __init__(self, graph: ModelGraph, manifest: Path, pre: Preprocessor, limit: int = 64) -> None:
+        rows = read_manifest(manifest)
+        folder = manifest.with_suffix("")
+        self.graph, self.pre = graph, pre
+        self.images = [pre.image((folder / r.image).read_bytes()) for r in rows if r.image][:limit]
+        self.mels = [pre.audio((folder / r.audio).read_bytes()) for r in rows if r.audio][:limit]
+        self.texts = [r.text for r in rows if r.text][:limit]
+
+    def _take(self, items: list, n: int) -> list:
+        return [items[i % len(items)] for i in range(n)]
+
+    def image_cases(self) -> Iterator[Case]:
+        name = self.graph.image_encoder.inputs[0].name
+        for b in BATCHES + (self.graph.image_encoder.max_batch_size,):
+            yield f"batch{b}", {name: np.stack(self._take(self.images, b))}
+
+    def _audio_inputs(self, mels: list[np.ndarray]) -> dict[str, np.ndarray]:
+        mel, lengths = pad_frames(mels)
+        spec = self.graph.audio_encoder
+        return {spec.inputs[0].name: mel, spec.inputs[1].name: lengths}
+
+    def audio_cases(self) -> Iterator[Case]:
+        frames = self.graph.audio_encoder.inputs[0].dims[0]
+        for b in BATCHES:
+            yield f"batch{b}-mixed-lengths", self._audio_inputs(self._take(self.mels, b))
+        yield "batch3-min-length", self._audio_inputs([m[: frames.min] for m in self._take(self.mels, 3)])
+        tiled = [np.resize(m, (frames.max, m.shape[1])) for m in self._take(self.mels, 3)]
+        yield "batch3-max-length", self._audio_inputs(tiled)
+        yield "max-batch", self._audio_inputs(self._take(self.mels, self.graph.audio_encoder.max_batch_size))
+
+    def text_cases(self) -> Iterator[Case]:
+        spec = self.graph.text_encoder
+        names = spec.input_names
+        for b in BATCHES + (spec.max_batch_size,):
+            yield f"batch{b}", dict(zip(names, self.pre.text(self._take(self.texts, b))))
+        ids, mask = self.pre.text(self._take(self.texts, 3))
+        yield "batch3-min-length", {names[0]: ids[:, :1].copy(), names[1]: mask[:, :1].copy()}
+        long = " ".join(self.texts) * 4
+        yield "batch3-max-length", dict(zip(names, self.pre.text([long, long[::-1], long.upper()])))
+
+    def fusion_cases(self, embed: dict[str, np.ndarray]) -> Iterator[Case]:
+        """Fusion inputs from real encoder outputs, with presence patterns that drop modalities."""
+        spec = self.graph.fusion
+        n = len(next(iter(embed.values())))
+        rng = np.random.default_rng(0)
+        for b in BATCHES + (spec.max_batch_size,):
+            idx = np.arange(b) % n
+            flags = (rng.random((b, 3)) < 0.7).astype(np.float32)
+            arrays = [embed[k][idx] for k in ("image", "audio", "text")] + [flags[:, i:i + 1] for i in range(3)]
+            yield f"batch{b}", dict(zip(spec.input_names, arrays))

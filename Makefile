@@ -1,0 +1,35 @@
+# triton-multimodal. `make demo` and `make test` work on a fresh machine: both run setup first.
+VENV := .venv
+MM := $(VENV)/bin/mmtriton
+PRESET ?= demo
+export HF_HUB_OFFLINE := 1
+export NUMBA_CACHE_DIR := $(CURDIR)/.numba_cache
+
+.PHONY: setup demo test data train export parity spec clean
+
+setup:
+	@bash scripts/setup.sh
+
+demo: setup
+	$(MM) demo --preset $(PRESET)
+
+test: setup
+	$(VENV)/bin/python -m pytest
+
+data: setup
+	$(MM) data
+
+train: setup
+	$(MM) train --preset $(PRESET)
+
+export: setup
+	$(MM) export --preset $(PRESET)
+
+parity: setup
+	$(MM) parity --preset $(PRESET)
+
+spec: setup
+	$(MM) spec --preset $(PRESET)
+
+clean:
+	rm -rf artifacts .pytest_cache .numba_cache

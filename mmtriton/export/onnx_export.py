@@ -71,10 +71,17 @@ def _valid_masks(spec: ModelSpec, arrays: dict[str, np.ndarray]) -> dict[str, np
     return arrays
 
 
+def _quiet_exporter() -> None:
+    """The exporter logs every graph rewrite at INFO; torch resets its loggers on import, so do this late."""
+    for name in ("torch.onnx", "torch.onnx._internal.exporter._registration", "onnxscript", "onnx_ir"):
+        logging.getLogger(name).setLevel(logging.ERROR)
+
+
 def export_onnx(module: nn.Module, spec: ModelSpec, path: Path) -> Path:
     """Trace ``module`` with dynamo, write ``path`` as a single file and run the full checker."""
     import onnx
 
+    _quiet_exporter()
     module = module.eval()
     inputs = example_inputs(spec)
     args = tuple(torch.from_numpy(inputs[n]) for n in spec.input_names)

@@ -12,7 +12,9 @@ from torch import nn
 
 def load_backbone(source: str) -> nn.Module:
     from transformers import AutoModel
+    from transformers.utils import logging as hf_logging
 
+    hf_logging.disable_progress_bar()  # one bar per load would interleave with ours
     return AutoModel.from_pretrained(source, attn_implementation="eager")
 
 

@@ -1,0 +1,80 @@
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from mmtriton.data import captions, speech
+from mmtriton.data.fonts import split_fonts
+from mmtriton.data.generate import SplitPlan, generate_split, read_manifest
+from mmtriton.errors import DataGenerationError
+from mmtriton.spec import CLASS_NAMES
+
+
+def _files(root: Path, split: str) -> dict[str, bytes]:
+    return {p.name: p.read_bytes() for p in sorted((root / split).iterdir())}
+
+
+def test_generation_is_deterministic_whatever_the_worker_count(tmp_path):
+    plan = SplitPlan("train", 12, False, 3)
+    a = generate_split(plan, tmp_path / "a", workers=1)
+    b = generate_split(plan, tmp_path / "b", workers=2)
+    assert a.read_text() == b.read_text()
+    assert _files(tmp_path / "a", "train") == _files(tmp_path / "b", "train")
+
+
+def test_test_split_holds_out_whole_voices_and_fonts(tiny_data):
+    _, held_fonts = split_fonts()
+    held = {f.name for f in held_fonts}
+    test_rows, train_rows = read_manifest(tiny_data / "test.jsonl"), read_manifest(tiny_data / "train.jsonl")
+    assert all(r.voice.split("+")[1] in speech.HELD_OUT_VARIANTS for r in test_rows)
+    assert all(r.font in held for r in test_rows)
+    assert not any(r.voice.split("+")[1] in speech.HELD_OUT_VARIANTS for r in train_rows)
+    assert not any(r.font in held for r in train_rows)
+
+
+def test_rows_are_consistent(tiny_data):
+    rows = read_manifest(tiny_data / "train.jsonl")
+    assert [r.label for r in rows] == [i % 10 for i in range(len(rows))]
+    for r in rows:
+        assert any(x is not None for x in (r.image, r.audio, r.text))
+        assert (r.image is None) == (r.image_state == "absent")
+        assert (r.audio is None) == (r.audio_state == "absent")
+        assert (r.text is None) == (r.text_state == "absent")
+
+
+def test_every_file_decodes_with_the_shared_preprocessing(tiny_data, preprocessor):
+    for split in ("train", "val", "test"):
+        for r in read_manifest(tiny_data / f"{split}.jsonl"):
+            if r.image:
+                assert preprocessor.image((tiny_data / split / r.image).read_bytes()).shape[0] == 3
+            if r.audio:
+                assert preprocessor.audio((tiny_data / split / r.audio).read_bytes()).ndim == 2
+
+
+def _names_a_digit(text: str) -> bool:
+    return bool(re.search(r"\d", text)) or any(re.search(rf"\b{w}\b", text) for w in CLASS_NAMES)
+
+
+def test_informative_captions_name_the_digit_and_neutral_ones_do_not():
+    rng = np.random.default_rng(0)
+    for digit in range(10):
+        for _ in range(20):
+            named = captions.caption(digit, True, rng)
+            assert CLASS_NAMES[digit] in named or str(digit) in named
+            assert not _names_a_digit(captions.caption(digit, False, rng))
+
+
+def test_too_few_fonts_is_a_clear_error():
+    with pytest.raises(DataGenerationError, match="fonts"):
+        split_fonts([Path("/nonexistent/a.ttf")] * 3)
+
+
+def test_noise_is_added_at_the_requested_snr():
+    rng = np.random.default_rng(1)
+    clean = np.sin(np.linspace(0, 400 * np.pi, 16000)).astype(np.float32)
+    noisy = speech.add_noise(clean, 10.0, rng)
+    snr = 10 * np.log10(np.mean(clean ** 2) / np.mean((noisy - clean) ** 2))
+    assert abs(snr - 10.0) < 0.1

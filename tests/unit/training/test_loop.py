@@ -1,0 +1,60 @@
+from __future__ import annotations
+
+import copy
+
+import pytest
+import torch
+
+from mmtriton.training.dataset import load_split
+from mmtriton.training.features import cache_split
+from mmtriton.training.loop import TrainConfig, accuracy, drop_modalities, fit, make_optimizer
+
+
+@pytest.fixture(scope="module")
+def cached(tiny_data, untrained_model, preprocessor):
+    return {s: cache_split(untrained_model, preprocessor, load_split(tiny_data / f"{s}.jsonl", preprocessor))
+            for s in ("train", "val")}
+
+
+def test_modality_dropout_only_removes_and_never_empties():
+    gen = torch.Generator().manual_seed(0)
+    presence = (torch.rand(2000, 3, generator=gen) < 0.6).float()
+    presence[presence.sum(dim=1) == 0, 0] = 1.0
+    dropped = drop_modalities(presence, 0.5, gen)
+    assert torch.all(dropped <= presence)
+    assert torch.all(dropped.sum(dim=1) >= 1)
+    changed = (dropped != presence).any(dim=1).float().mean().item()
+    assert 0.1 < changed < 0.5
+
+
+def test_training_is_seeded_reproducible_and_learns(untrained_model, cached):
+    cfg = TrainConfig(epochs=4, batch_size=16, patience=10, seed=3)
+    a, b = copy.deepcopy(untrained_model), copy.deepcopy(untrained_model)
+    hist_a = fit(a, cached["train"], cached["val"], cfg)
+    hist_b = fit(b, cached["train"], cached["val"], cfg)
+    assert hist_a.train_loss == hist_b.train_loss
+    for (k, va), vb in zip(a.trainable_state().items(), b.trainable_state().values()):
+        assert torch.equal(va, vb), k
+    assert hist_a.train_loss[-1] < hist_a.train_loss[0]
+    assert len(hist_a.val_accuracy) == 4
+
+
+def test_frozen_backbones_do_not_change(untrained_model, cached):
+    model = copy.deepcopy(untrained_model)
+    before = {k: v.clone() for k, v in model.state_dict().items() if k.startswith(("image.backbone.", "text.backbone."))}
+    fit(model, cached["train"], cached["val"], TrainConfig(epochs=1, batch_size=16))
+    after = model.state_dict()
+    assert all(torch.equal(v, after[k]) for k, v in before.items())
+
+
+def test_early_stopping_keeps_the_best_epoch(untrained_model, cached):
+    model = copy.deepcopy(untrained_model)
+    history = fit(model, cached["train"], cached["val"], TrainConfig(epochs=10, lr=0.0, patience=2))
+    assert len(history.train_loss) == 3  # no improvement after epoch 0 -> stop after patience
+    assert history.best_epoch == 0
+    assert accuracy(model, cached["val"]) == history.val_accuracy[0]
+
+
+def test_sgd_is_selectable(untrained_model):
+    assert isinstance(make_optimizer(untrained_model, TrainConfig(optimizer="sgd")), torch.optim.SGD)
+    assert isinstance(make_optimizer(untrained_model, TrainConfig()), torch.optim.Adam)

@@ -31,3 +31,11 @@ class ParityError(ExportError):
     def __init__(self, message: str, max_abs_diff: float) -> None:
         super().__init__(message)
         self.max_abs_diff = max_abs_diff
+
+
+class RepositoryError(MMTritonError):
+    """The model repository cannot be written (missing ONNX files, engines or tokenizer)."""
+
+
+class ServerError(MMTritonError):
+    """The embedded Triton server cannot start, is not ready in time, or a port is taken."""

@@ -12,6 +12,7 @@ import torch
 from torch import nn
 
 from mmtriton.errors import ParityError
+from mmtriton.runtime import ort_session
 from mmtriton.spec.tensors import ModelSpec
 
 TOLERANCE = 1e-4
@@ -24,15 +25,6 @@ class ParityCase:
     shapes: dict
     max_abs_diff: float
     passed: bool
-
-
-def ort_session(path: Path, threads: int = 1):
-    import onnxruntime as ort
-
-    opts = ort.SessionOptions()
-    opts.intra_op_num_threads = threads
-    opts.inter_op_num_threads = 1
-    return ort.InferenceSession(str(path), sess_options=opts, providers=["CPUExecutionProvider"])
 
 
 @torch.no_grad()

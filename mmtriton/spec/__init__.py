@@ -8,10 +8,10 @@ from mmtriton.spec.graph import ModelGraph, get_graph, validate_ensemble
 from mmtriton.spec.presets import (
     CLASS_NAMES, DEMO, PRESETS, PRODUCTION, AudioConfig, ImageConfig, Preset, TextConfig, get_preset,
 )
-from mmtriton.spec.tensors import Dim, EnsembleSpec, EnsembleStep, ModelSpec, ShapeProfile, TensorSpec
+from mmtriton.spec.tensors import BatchingSpec, Dim, EnsembleSpec, EnsembleStep, ModelSpec, ShapeProfile, TensorSpec
 
 __all__ = [
-    "CLASS_NAMES", "DEMO", "PRESETS", "PRODUCTION", "AudioConfig", "DType", "Dim", "EnsembleSpec",
+    "BatchingSpec", "CLASS_NAMES", "DEMO", "PRESETS", "PRODUCTION", "AudioConfig", "DType", "Dim", "EnsembleSpec",
     "EnsembleStep", "ImageConfig", "ModelGraph", "ModelSpec", "Preset", "ShapeProfile", "TensorSpec",
     "TextConfig", "get_graph", "get_preset", "validate_ensemble",
 ]

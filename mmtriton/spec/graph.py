@@ -12,7 +12,18 @@ from functools import lru_cache
 from mmtriton.errors import SpecError
 from mmtriton.spec.dtypes import DType
 from mmtriton.spec.presets import CLASS_NAMES, Preset, get_preset
-from mmtriton.spec.tensors import Dim, EnsembleSpec, EnsembleStep, ModelSpec, TensorSpec
+from mmtriton.spec.tensors import BatchingSpec, Dim, EnsembleSpec, EnsembleStep, ModelSpec, TensorSpec
+
+# Dynamic batching and queue policy per model (written into every config.pbtxt).
+SERVING_DEFAULTS: dict[str, BatchingSpec] = {
+    "image_preprocess": BatchingSpec(preferred_batch_sizes=(4, 8), max_queue_delay_us=200, instances=2),
+    "audio_preprocess": BatchingSpec(preferred_batch_sizes=(4, 8), max_queue_delay_us=200, instances=1),
+    "text_preprocess": BatchingSpec(preferred_batch_sizes=(8, 16), max_queue_delay_us=200, instances=1),
+    "image_encoder": BatchingSpec(preferred_batch_sizes=(4, 8), max_queue_delay_us=1000, instances=1),
+    "audio_encoder": BatchingSpec(preferred_batch_sizes=(4, 8), max_queue_delay_us=1000, instances=1),
+    "text_encoder": BatchingSpec(preferred_batch_sizes=(8, 16), max_queue_delay_us=1000, instances=1),
+    "fusion": BatchingSpec(preferred_batch_sizes=(8, 16), max_queue_delay_us=500, instances=1),
+}
 
 
 @dataclass(frozen=True)
@@ -57,27 +68,29 @@ def _build(p: Preset) -> ModelGraph:
     frames, tokens = _dims(p)
     b, ob = p.max_batch_size, p.opt_batch_size
     pixels = TensorSpec("pixel_values", DType.FP32, (3, p.image.size, p.image.size))
-    log_mel = TensorSpec("log_mel", DType.FP32, (frames, p.audio.n_mels))
+    log_mel = TensorSpec("log_mel", DType.FP32, (frames, p.audio.n_mels), ragged=True)
     mel_len = TensorSpec("mel_length", DType.INT32, (1,))
-    ids = TensorSpec("input_ids", DType.INT32, (tokens,))
-    mask = TensorSpec("attention_mask", DType.INT32, (tokens,))
+    ids = TensorSpec("input_ids", DType.INT32, (tokens,), ragged=True)
+    mask = TensorSpec("attention_mask", DType.INT32, (tokens,), ragged=True)
     present = {m: TensorSpec(f"{m}_present", DType.FP32, (1,)) for m in ("image", "audio", "text")}
     emb = {m: TensorSpec(f"{m}_embedding", DType.FP32, (p.embed_dim,)) for m in ("image", "audio", "text")}
-    raw = {m: TensorSpec(n, DType.BYTES, (1,)) for m, n in (("image", "image_bytes"), ("audio", "audio_bytes"), ("text", "text"))}
+    raw = {m: TensorSpec(n, DType.BYTES, (1,), optional=True)
+           for m, n in (("image", "image_bytes"), ("audio", "audio_bytes"), ("text", "text"))}
+    raw_all = tuple(raw.values())
     probs = TensorSpec("probabilities", DType.FP32, (len(CLASS_NAMES),))
     label = TensorSpec("label", DType.INT32, (1,))
     fused = TensorSpec("fused_embedding", DType.FP32, (p.fused_dim,))
 
     def model(name: str, ins: tuple, outs: tuple, desc: str) -> ModelSpec:
-        return ModelSpec(name, ins, outs, b, ob, desc)
+        return ModelSpec(name, ins, outs, b, ob, desc, SERVING_DEFAULTS.get(name, BatchingSpec()))
 
     fusion_inputs = (emb["image"], emb["audio"], emb["text"], present["image"], present["audio"], present["text"])
     g = dict(
-        image_preprocess=model("image_preprocess", (raw["image"],), (pixels, present["image"]),
+        image_preprocess=model("image_preprocess", _own_first(raw_all, raw["image"]), (pixels, present["image"]),
                                "Pillow decode, resize, centre crop, normalise"),
-        audio_preprocess=model("audio_preprocess", (raw["audio"],), (log_mel, mel_len, present["audio"]),
+        audio_preprocess=model("audio_preprocess", _own_first(raw_all, raw["audio"]), (log_mel, mel_len, present["audio"]),
                                "libsndfile decode, mono, soxr resample, log-mel"),
-        text_preprocess=model("text_preprocess", (raw["text"],), (ids, mask, present["text"]),
+        text_preprocess=model("text_preprocess", _own_first(raw_all, raw["text"]), (ids, mask, present["text"]),
                               "WordPiece tokenisation with truncation"),
         image_encoder=model("image_encoder", (pixels,), (emb["image"],), "EfficientNet-Lite0 + projection"),
         audio_encoder=model("audio_encoder", (log_mel, mel_len), (emb["audio"],), "masked conv + Transformer over log-mel"),
@@ -88,6 +101,15 @@ def _build(p: Preset) -> ModelGraph:
     graph = ModelGraph(preset=p, ensemble=ensemble, **g)
     validate_ensemble(graph)
     return graph
+
+
+def _own_first(raw: tuple[TensorSpec, ...], own: TensorSpec) -> tuple[TensorSpec, ...]:
+    """Every preprocessing model sees all raw inputs (all optional) but decodes only its own.
+
+    The others tell it the request's batch size when its own modality is missing; see
+    docs in model_repository/README.md for why this beat BLS and per-subset ensembles.
+    """
+    return (own,) + tuple(t for t in raw if t is not own)
 
 
 def _identity_step(m: ModelSpec) -> EnsembleStep:

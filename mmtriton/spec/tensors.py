@@ -37,6 +37,8 @@ class TensorSpec:
     name: str
     dtype: DType
     dims: tuple[DimLike, ...]
+    optional: bool = False  # a request may omit it (missing modality)
+    ragged: bool = False  # Triton may batch requests whose dynamic dims differ; the model pads
 
     def __post_init__(self) -> None:
         if not self.name.isidentifier():
@@ -70,6 +72,21 @@ class ShapeProfile:
 
 
 @dataclass(frozen=True)
+class BatchingSpec:
+    """Serving policy of one model: dynamic batching, queue bounds and instances."""
+
+    preferred_batch_sizes: tuple[int, ...] = (4, 8)
+    max_queue_delay_us: int = 500
+    max_queue_size: int = 256
+    queue_timeout_us: int = 10_000_000
+    instances: int = 1
+
+    def __post_init__(self) -> None:
+        if self.instances < 1 or self.max_queue_size < 1 or self.max_queue_delay_us < 0:
+            raise SpecError(f"invalid batching policy {self}")
+
+
+@dataclass(frozen=True)
 class ModelSpec:
     """A model of the serving graph: a preprocessing model, an encoder or the fusion model."""
 
@@ -79,6 +96,7 @@ class ModelSpec:
     max_batch_size: int
     opt_batch_size: int
     description: str = ""
+    batching: BatchingSpec = BatchingSpec()
 
     def __post_init__(self) -> None:
         names = [t.name for t in self.inputs + self.outputs]
@@ -86,6 +104,8 @@ class ModelSpec:
             raise SpecError(f"model {self.name!r}: duplicate tensor names {names}")
         if not (1 <= self.opt_batch_size <= self.max_batch_size):
             raise SpecError(f"model {self.name!r}: need 1 <= opt_batch_size <= max_batch_size")
+        if any(b < 1 or b > self.max_batch_size for b in self.batching.preferred_batch_sizes):
+            raise SpecError(f"model {self.name!r}: preferred batch sizes must lie in 1..max_batch_size")
 
     def input(self, name: str) -> TensorSpec:
         return _find(self.inputs, name, self.name)

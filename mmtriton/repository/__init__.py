@@ -1,0 +1,1 @@
+"""Triton model repository: config.pbtxt generation from the spec and the repository writer."""

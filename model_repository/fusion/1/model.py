@@ -1,0 +1,6 @@
+"""Triton Python model `fusion`: embeddings + presence -> probabilities, label, fused embedding (ONNX Runtime).
+
+The logic lives in `mmtriton.serving.models.OnnxModel` (tested there); this file only names it.
+"""
+
+from mmtriton.serving.models import OnnxModel as TritonPythonModel  # noqa: F401

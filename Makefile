@@ -5,7 +5,7 @@ PRESET ?= demo
 export HF_HUB_OFFLINE := 1
 export NUMBA_CACHE_DIR := $(CURDIR)/.numba_cache
 
-.PHONY: setup demo test data train export parity spec clean
+.PHONY: setup demo test data train export parity repo serve spec clean
 
 setup:
 	@bash scripts/setup.sh
@@ -27,6 +27,14 @@ export: setup
 
 parity: setup
 	$(MM) parity --preset $(PRESET)
+
+repo: setup
+	$(MM) repo --preset $(PRESET)
+
+# Foreground development server on 127.0.0.1:8000 (HTTP) / 8001 (gRPC) / 8002 (metrics).
+serve: setup
+	@test -f model_repository/$(firstword $(wildcard model_repository/fusion/1/model.onnx) fusion/1/model.onnx) || $(MM) demo --preset $(PRESET) >/dev/null
+	$(MM) serve
 
 spec: setup
 	$(MM) spec --preset $(PRESET)

@@ -135,6 +135,17 @@ def export(preset: str = PresetOpt) -> None:
     console.print(f"parity: {len(summary['cases'])} cases, max |ORT - torch| = {summary['max_abs_diff']:.2e}")
 
 
+def ensure_exported(art: Artifacts, preset: str) -> dict:
+    """Reuse ONNX files proven after the current checkpoint was written; export otherwise."""
+    report = art.onnx(preset) / "parity.json"
+    if report.is_file() and report.stat().st_mtime > art.checkpoint(preset).stat().st_mtime:
+        summary = json.loads(report.read_text())
+        if summary.get("passed"):
+            console.print(f"export: reusing {art.onnx(preset)}")
+            return summary
+    return run_export(art, preset)
+
+
 def run_export(art: Artifacts, preset: str) -> dict:
     from mmtriton.export.pipeline import export_all
     from mmtriton.training.checkpoint import load_model
@@ -184,19 +195,77 @@ def print_metrics(metrics: dict) -> None:
                   f"training took {metrics['seconds']['total']:.0f} s ({metrics['epochs_run']} epochs)")
 
 
+TargetOpt = typer.Option("embedded", help="embedded (Python backend + ONNX Runtime), onnxruntime or tensorrt.")
+
+
+@app.command()
+def repo(preset: str = PresetOpt, target: str = TargetOpt,
+         out: Optional[Path] = typer.Option(None, help="Output folder (default: model_repository/ for embedded)."),
+         models: Optional[Path] = typer.Option(None, help="Folder with <model>.onnx / <model>.plan files.")) -> None:
+    """Write a complete Triton model repository (configs generated from the spec + model files)."""
+    try:
+        path = build_repository(Artifacts.default(), preset, target, out, models)
+    except MMTritonError as e:
+        fail(e)
+    console.print(f"repository ({target}): {path}")
+
+
+def build_repository(art: Artifacts, preset: str, target: str, out: Optional[Path] = None,
+                     models: Optional[Path] = None) -> Path:
+    from mmtriton.repository.config import Target
+    from mmtriton.repository.writer import SOURCE, write_repository
+    from mmtriton.resources import default_text_model
+    from mmtriton.spec import get_graph
+
+    tgt = Target(target)
+    dest = out or (SOURCE if tgt is Target.EMBEDDED else art.root / "repositories" / tgt.value)
+    tokenizer = Path(default_text_model()) / "tokenizer.json"
+    return write_repository(get_graph(preset), tgt, dest, models or art.onnx(preset), tokenizer)
+
+
+@app.command()
+def serve(repository: Path = typer.Option(Path("model_repository"), help="Model repository folder."),
+          host: str = typer.Option("127.0.0.1", help="Bind address (development server: keep it local)."),
+          http_port: int = 8000, grpc_port: int = 8001, metrics_port: int = 8002,
+          exit_timeout: int = typer.Option(5, help="Seconds in-flight requests get at shutdown."),
+          ready_timeout: float = 180.0) -> None:
+    """Run the embedded Triton (2.51.0 from nvidia-pytriton) in the foreground; Ctrl-C stops it."""
+    from mmtriton.serving.process import EmbeddedServer
+    from mmtriton.serving.server import ServerConfig
+
+    cfg = ServerConfig(repository, host, http_port, grpc_port, metrics_port, exit_timeout)
+    server = EmbeddedServer(cfg)
+    try:
+        server.start(ready_timeout, stream_log=True)
+        console.print(f"ready: HTTP {cfg.http_url}, gRPC {cfg.grpc_url}, metrics {cfg.host}:{cfg.metrics_port} "
+                      "(development server; Ctrl-C stops it)")
+        server.wait()
+    except MMTritonError as e:
+        fail(e)
+    except KeyboardInterrupt:
+        console.print("stopping")
+    finally:
+        server.stop()
+
+
 @app.command()
 def demo(preset: str = PresetOpt) -> None:
-    """Generate or reuse data, train or reuse the model, export + prove parity, print the accuracy table."""
+    """Data, training, export + parity (each reused when present), repository, embedded server,
+    real requests over gRPC and HTTP, then stop."""
+    from mmtriton.serving.demo import run_demo_requests
+
     art = Artifacts.default()
     try:
         ensure_data(art)
         metrics = ensure_trained(art, preset)
-        summary = run_export(art, preset)
+        summary = ensure_exported(art, preset)
+        repository = build_repository(art, preset, "embedded")
+        print_metrics(metrics)
+        console.print(f"ONNX parity: {len(summary['cases'])} cases at batch 1/3/8/max and min/max lengths, "
+                      f"max |ORT - torch| = {summary['max_abs_diff']:.2e} (limit 1e-4)")
+        run_demo_requests(art, preset, repository, console)
     except MMTritonError as e:
         fail(e)
-    print_metrics(metrics)
-    console.print(f"ONNX parity: {len(summary['cases'])} cases at batch 1/3/8/max and min/max lengths, "
-                  f"max |ORT - torch| = {summary['max_abs_diff']:.2e} (limit 1e-4)")
 
 
 if __name__ == "__main__":

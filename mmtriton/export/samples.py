@@ -13,6 +13,7 @@ import numpy as np
 
 from mmtriton.data.generate import read_manifest
 from mmtriton.preprocess import Preprocessor, pad_frames
+from mmtriton.preprocess.audio import LOG_FLOOR
 from mmtriton.spec.graph import ModelGraph
 
 BATCHES = (1, 3, 8)
@@ -51,6 +52,9 @@ class RealInputs:
         tiled = [np.resize(m, (frames.max, m.shape[1])) for m in self._take(self.mels, 3)]
         yield "batch3-max-length", self._audio_inputs(tiled)
         yield "max-batch", self._audio_inputs(self._take(self.mels, self.graph.audio_encoder.max_batch_size))
+        floor = float(np.log(LOG_FLOOR))
+        silence = [np.full((frames.opt, m.shape[1]), floor, np.float32) for m in self._take(self.mels, 2)]
+        yield "digital-silence", self._audio_inputs(silence + [np.vstack([silence[0], m])[: frames.max] for m in self._take(self.mels, 2)])
 
     def text_cases(self) -> Iterator[Case]:
         spec = self.graph.text_encoder

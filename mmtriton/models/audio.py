@@ -13,6 +13,8 @@ import torch
 from torch import nn
 
 KERNEL, STRIDE = 5, 2
+# Typical range of natural-log mel energies (floor log(1e-6) = -13.8, loud speech ~ +5).
+LOG_MEL_CENTER, LOG_MEL_SCALE = -6.0, 4.0
 
 
 def conv_lengths(lengths: torch.Tensor) -> torch.Tensor:
@@ -33,13 +35,30 @@ def sinusoid_table(max_len: int, dim: int) -> torch.Tensor:
     return table
 
 
+class MelScale(nn.Module):
+    """Fixed centring/scaling plus a learned per-mel affine.
+
+    Not a per-frame LayerNorm: silent frames are constant across mel bins, and normalising a
+    constant vector divides rounding noise by sqrt(eps), so ONNX Runtime and PyTorch drifted
+    apart by 7e-4 on clips with digital silence.
+    """
+
+    def __init__(self, n_mels: int) -> None:
+        super().__init__()
+        self.weight = nn.Parameter(torch.ones(n_mels))
+        self.bias = nn.Parameter(torch.zeros(n_mels))
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return (x - LOG_MEL_CENTER) / LOG_MEL_SCALE * self.weight + self.bias
+
+
 class AudioEncoder(nn.Module):
     """(log_mel [B, T, n_mels], lengths [B, 1] int32) -> embedding [B, D]."""
 
     def __init__(self, n_mels: int, embed_dim: int, max_frames: int, d_model: int = 96,
                  layers: int = 2, heads: int = 4, dropout: float = 0.1) -> None:
         super().__init__()
-        self.in_norm = nn.LayerNorm(n_mels)
+        self.in_norm = MelScale(n_mels)
         self.convs = nn.ModuleList([nn.Conv1d(n_mels, d_model, KERNEL, STRIDE, KERNEL // 2),
                                     nn.Conv1d(d_model, d_model, KERNEL, STRIDE, KERNEL // 2)])
         self.register_buffer("positions", sinusoid_table(max_frames // 4 + 2, d_model), persistent=False)

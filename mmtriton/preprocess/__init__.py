@@ -34,6 +34,8 @@ class Preprocessor:
         return preprocess_audio(data, self.graph.preset.audio, self.log_mel)
 
     def text(self, texts: Sequence[TextLike]) -> tuple[np.ndarray, np.ndarray]:
+        if isinstance(texts, (str, bytes)):
+            raise TypeError("text() takes a list of captions; wrap a single caption in a list")
         return self.tokenizer(texts)
 
 

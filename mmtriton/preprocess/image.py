@@ -12,12 +12,19 @@ import warnings
 from typing import Sequence
 
 import numpy as np
-from PIL import Image, ImageOps, UnidentifiedImageError
+from PIL import Image, UnidentifiedImageError
 
 from mmtriton.errors import InvalidInputError
 from mmtriton.spec.presets import ImageConfig
 
 _SIXTEEN_BIT_MODES = ("I;16", "I;16B", "I;16L", "I;16N", "I", "F")
+# Only the formats we document; Pillow would otherwise also parse TIFF, ICO, JPEG 2000, EPS
+# (via Ghostscript) and more from untrusted bytes.
+FORMATS = ("JPEG", "PNG", "GIF", "WEBP", "BMP")  # the JPEG opener also yields MPO (camera JPEGs)
+_ORIENTATION_TAG = 0x0112
+_TRANSPOSE = {2: Image.Transpose.FLIP_LEFT_RIGHT, 3: Image.Transpose.ROTATE_180, 4: Image.Transpose.FLIP_TOP_BOTTOM,
+              5: Image.Transpose.TRANSPOSE, 6: Image.Transpose.ROTATE_270, 7: Image.Transpose.TRANSVERSE,
+              8: Image.Transpose.ROTATE_90}
 _WHITE = (255, 255, 255)
 
 
@@ -32,9 +39,10 @@ def open_image(data: bytes, cfg: ImageConfig) -> Image.Image:
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("error", Image.DecompressionBombWarning)
-            im = Image.open(io.BytesIO(bytes(data)))
-    except (UnidentifiedImageError, Image.DecompressionBombWarning, Image.DecompressionBombError, OSError,
-            SyntaxError, ValueError) as e:
+            im = Image.open(io.BytesIO(bytes(data)), formats=FORMATS)
+    except (Image.DecompressionBombWarning, Image.DecompressionBombError) as e:
+        raise InvalidInputError(f"image is too large ({e}); the limit is {cfg.max_pixels} pixels") from e
+    except (UnidentifiedImageError, OSError, SyntaxError, ValueError) as e:
         raise InvalidInputError(f"not a decodable image (JPEG, PNG, GIF, WebP, BMP): {e}") from e
     w, h = im.size
     if w < 1 or h < 1:
@@ -60,11 +68,21 @@ def to_rgb(im: Image.Image) -> Image.Image:
     return im if im.mode == "RGB" else im.convert("RGB")
 
 
+def orientation(im: Image.Image) -> int:
+    """The EXIF orientation (1 when absent or unreadable: a broken EXIF block must not fail the image)."""
+    try:
+        value = im.getexif().get(_ORIENTATION_TAG, 1)
+    except Exception:  # noqa: BLE001 - Pillow raises many types for malformed EXIF
+        return 1
+    return value if isinstance(value, int) else 1
+
+
 def _decode(im: Image.Image, size: int) -> Image.Image:
-    if im.format == "JPEG":
+    if im.format in ("JPEG", "MPO"):
         im.draft(None, (size, size))  # libjpeg DCT scaling; keeps both sides >= size
-    im = ImageOps.exif_transpose(im)
-    return to_rgb(im)
+    turn = _TRANSPOSE.get(orientation(im))
+    im = to_rgb(im)
+    return im.transpose(turn) if turn is not None else im
 
 
 def resize_center_crop(im: Image.Image, size: int) -> Image.Image:

@@ -63,7 +63,8 @@ def model_config(spec: ModelSpec, graph: ModelGraph, target: Target, python: boo
     _runtime(cfg, python, target)
     cfg.input.extend(_io(t, pb.ModelInput, ragged_ok=python) for t in spec.inputs)
     cfg.output.extend(_io(t, pb.ModelOutput, ragged_ok=python) for t in spec.outputs)
-    cfg.dynamic_batching.CopyFrom(_batching(spec))
+    if spec.batching.dynamic:
+        cfg.dynamic_batching.CopyFrom(_batching(spec))
     gpu = target is Target.TENSORRT and not python
     kind = pb.ModelInstanceGroup.KIND_GPU if gpu else pb.ModelInstanceGroup.KIND_CPU
     cfg.instance_group.append(pb.ModelInstanceGroup(count=spec.batching.instances, kind=kind))

@@ -16,9 +16,9 @@ from mmtriton.spec.tensors import BatchingSpec, Dim, EnsembleSpec, EnsembleStep,
 
 # Dynamic batching and queue policy per model (written into every config.pbtxt).
 SERVING_DEFAULTS: dict[str, BatchingSpec] = {
-    "image_preprocess": BatchingSpec(preferred_batch_sizes=(4, 8), max_queue_delay_us=200, instances=2),
-    "audio_preprocess": BatchingSpec(preferred_batch_sizes=(4, 8), max_queue_delay_us=200, instances=1),
-    "text_preprocess": BatchingSpec(preferred_batch_sizes=(8, 16), max_queue_delay_us=200, instances=1),
+    "image_preprocess": BatchingSpec(dynamic=False, instances=2),
+    "audio_preprocess": BatchingSpec(dynamic=False, instances=1),
+    "text_preprocess": BatchingSpec(dynamic=False, instances=1),
     "image_encoder": BatchingSpec(preferred_batch_sizes=(4, 8), max_queue_delay_us=1000, instances=1),
     "audio_encoder": BatchingSpec(preferred_batch_sizes=(4, 8), max_queue_delay_us=1000, instances=1),
     "text_encoder": BatchingSpec(preferred_batch_sizes=(8, 16), max_queue_delay_us=1000, instances=1),

@@ -75,6 +75,7 @@ class ShapeProfile:
 class BatchingSpec:
     """Serving policy of one model: dynamic batching, queue bounds and instances."""
 
+    dynamic: bool = True  # False: one request per execute (no dynamic batcher)
     preferred_batch_sizes: tuple[int, ...] = (4, 8)
     max_queue_delay_us: int = 500
     max_queue_size: int = 256

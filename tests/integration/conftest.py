@@ -1,0 +1,66 @@
+"""One real embedded Triton per test session, on free ports, serving the trained reference model.
+
+The model comes from ``artifacts/`` (trained on first use, then reused, exactly like ``make
+demo``); the repository is written to a temporary folder so the checkout stays untouched.
+"""
+
+from __future__ import annotations
+
+import subprocess
+
+import pytest
+
+from mmtriton.paths import Artifacts
+
+
+@pytest.fixture(scope="session")
+def artifacts() -> Artifacts:
+    from mmtriton.cli import ensure_data, ensure_exported, ensure_trained
+
+    art = Artifacts.default()
+    ensure_data(art)
+    ensure_trained(art, "demo")
+    ensure_exported(art, "demo")
+    return art
+
+
+@pytest.fixture(scope="session")
+def repository(artifacts, tmp_path_factory):
+    from mmtriton.cli import build_repository
+
+    return build_repository(artifacts, "demo", "embedded", out=tmp_path_factory.mktemp("repo"))
+
+
+@pytest.fixture(scope="session")
+def server(repository, tmp_path_factory):
+    from mmtriton.serving.process import EmbeddedServer
+    from mmtriton.serving.server import ServerConfig, free_port
+
+    work = tmp_path_factory.mktemp("triton")
+    cfg = ServerConfig(repository, http_port=free_port(), grpc_port=free_port(), metrics_port=free_port(),
+                       exit_timeout_s=3, work_dir=work)
+    srv = EmbeddedServer(cfg).start(timeout_s=180)
+    pid = srv.process.pid
+    yield srv
+    srv.stop()
+    alive = subprocess.run(["ps", "-p", str(pid)], capture_output=True).returncode == 0
+    assert not alive, "tritonserver outlived the test session"
+
+
+@pytest.fixture(scope="session")
+def grpc_client(server):
+    import tritonclient.grpc as grpc
+
+    client = grpc.InferenceServerClient(server.cfg.grpc_url)
+    yield client
+    client.close()
+
+
+@pytest.fixture(scope="session")
+def offline(artifacts):
+    """The PyTorch model and preprocessing the served pipeline must agree with."""
+    from mmtriton.preprocess import Preprocessor
+    from mmtriton.training.checkpoint import load_model
+
+    model, graph, _ = load_model(artifacts.checkpoint("demo"))
+    return model, Preprocessor(graph)

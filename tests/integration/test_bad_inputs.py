@@ -1,0 +1,89 @@
+"""Bad inputs fail alone, with a clear INVALID_ARGUMENT message; their neighbours succeed; the
+server stays ready."""
+
+from __future__ import annotations
+
+import io
+import struct
+import urllib.request
+import zlib
+from concurrent.futures import ThreadPoolExecutor
+
+import numpy as np
+import pytest
+import soundfile as sf
+import tritonclient.grpc as grpc
+from tritonclient.utils import InferenceServerException
+
+from mmtriton.data.generate import read_manifest
+from mmtriton.serving.check import payload
+from mmtriton.serving.requests import ensemble_inputs
+
+pytestmark = pytest.mark.integration
+
+
+def _png_header_only(width: int, height: int) -> bytes:
+    """A PNG whose header claims width x height (a decompression-bomb shape) with almost no data."""
+    def chunk(kind: bytes, data: bytes) -> bytes:
+        return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
+    ihdr = struct.pack(">IIBBBBB", width, height, 8, 2, 0, 0, 0)
+    return b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", ihdr) + chunk(b"IDAT", zlib.compress(b"\0" * 64)) + chunk(b"IEND", b"")
+
+
+def _wav(seconds: float, rate: int = 16000) -> bytes:
+    buf = io.BytesIO()
+    sf.write(buf, np.zeros(int(seconds * rate), np.float32), rate, format="WAV")
+    return buf.getvalue()
+
+
+def _raw(graph, name: str, array: np.ndarray, dtype: str):
+    inp = grpc.InferInput(name, list(array.shape), dtype)
+    inp.set_data_from_numpy(array)
+    return [inp]
+
+
+def bad_requests(graph) -> dict[str, tuple[list, str]]:
+    image, audio, text = (t.name for t in graph.ensemble.inputs)
+    return {
+        "corrupt image": (ensemble_inputs(grpc, graph, image=b"\xff\xd8\xff\xe0" + b"\x13" * 500), "not a decodable image"),
+        "empty image": (ensemble_inputs(grpc, graph, image=b""), "image is empty"),
+        "huge image": (ensemble_inputs(grpc, graph, image=_png_header_only(20000, 20000)), "the limit is"),
+        "non-audio bytes": (ensemble_inputs(grpc, graph, audio=b"this is not audio " * 50), "not a decodable audio"),
+        "too long audio": (ensemble_inputs(grpc, graph, audio=_wav(graph.preset.audio.max_seconds + 2)), "the limit is"),
+        "empty text": (ensemble_inputs(grpc, graph, text=""), "text is empty"),
+        "huge text": (ensemble_inputs(grpc, graph, text="seven " * 5000), "bytes; the limit is"),
+        "invalid utf-8": (ensemble_inputs(grpc, graph, text=b"\xff\xfe\xfd"), "not valid UTF-8"),
+        "wrong dtype": (_raw(graph, image, np.zeros((1, 1), np.float32), "FP32"), "data-type"),
+        "wrong shape": (_raw(graph, text, np.array([[b"a", b"b"]], dtype=object), "BYTES"), "shape"),
+        "no inputs": ([], ""),
+    }
+
+
+def _send(client, graph, inputs):
+    try:
+        return client.infer(graph.ensemble.name, inputs), None
+    except InferenceServerException as e:
+        return None, e
+
+
+def test_bad_inputs_fail_alone_and_the_server_stays_up(server, grpc_client, graph, artifacts):
+    folder = artifacts.manifest("test").with_suffix("")
+    good = [s for s in read_manifest(artifacts.manifest("test")) if s.image and s.audio and s.text][:12]
+    bad = bad_requests(graph)
+    jobs = [("good", ensemble_inputs(grpc, graph, **payload(folder, s))) for s in good[:6]]
+    jobs += [(name, inputs) for name, (inputs, _) in bad.items()]
+    jobs += [("good", ensemble_inputs(grpc, graph, **payload(folder, s))) for s in good[6:]]
+    with ThreadPoolExecutor(len(jobs)) as pool:
+        results = list(pool.map(lambda job: _send(grpc_client, graph, job[1]), jobs))
+    for (name, _), (result, error) in zip(jobs, results):
+        if name == "good":
+            assert error is None, f"a valid request failed next to bad ones: {error}"
+            continue
+        assert result is None and error is not None, f"{name} was accepted"
+        assert error.status() == "StatusCode.INVALID_ARGUMENT", f"{name}: {error.status()} {error.message()}"
+        assert bad[name][1] in error.message(), f"{name}: unhelpful message {error.message()!r}"
+        assert "shm" not in error.message().lower(), "internal details leaked"
+    with urllib.request.urlopen(f"http://{server.cfg.http_url}/v2/health/ready") as r:
+        assert r.status == 200
+    ok = grpc_client.infer(graph.ensemble.name, ensemble_inputs(grpc, graph, text="the digit 3 written on a card"))
+    assert ok.as_numpy(graph.ensemble.outputs[1].name).shape == (1, 1)

@@ -1,0 +1,105 @@
+"""Served = offline, missing modalities, batch invariance: against the real embedded Triton."""
+
+from __future__ import annotations
+
+import json
+import urllib.request
+from concurrent.futures import ThreadPoolExecutor
+
+import numpy as np
+import pytest
+import tritonclient.grpc as grpc
+import tritonclient.http as http
+
+from mmtriton.data.generate import read_manifest
+from mmtriton.serving.check import SUBSETS, agreement, offline_probabilities, served_outputs, subset_accuracy
+from mmtriton.serving.requests import ensemble_inputs, ensemble_outputs
+
+pytestmark = pytest.mark.integration
+
+
+@pytest.fixture(scope="module")
+def test_split(artifacts):
+    manifest = artifacts.manifest("test")
+    return manifest.with_suffix(""), read_manifest(manifest)
+
+
+def test_served_equals_offline_on_the_held_out_split(grpc_client, offline, graph, test_split):
+    folder, samples = test_split
+    served = served_outputs(grpc_client, grpc, graph, folder, samples)
+    probs = np.concatenate([o["probabilities"] for o in served])
+    ref = offline_probabilities(*offline, folder, samples)
+    result = agreement(probs, ref)
+    assert result["samples"] == len(samples) == 1200
+    assert result["top1_agreement"] == 1.0, result
+    assert result["max_abs_prob_diff"] <= 1e-4, result
+    labels = np.concatenate([o["label"][:, 0] for o in served])
+    assert np.array_equal(labels, probs.argmax(1))
+
+
+def test_every_modality_subset_answers(grpc_client, graph, test_split):
+    folder, samples = test_split
+    report = subset_accuracy(grpc_client, grpc, graph, folder, samples[:300])
+    print("\nserved accuracy per modality subset:", json.dumps(report, indent=1))
+    assert set(report) == {"+".join(s) for s in SUBSETS}
+    assert all(r["samples"] > 0 for r in report.values())
+    fused = report["image+audio+text"]["accuracy"]
+    assert fused >= max(report[m]["accuracy"] for m in ("image", "audio", "text"))
+    assert fused > 0.95
+
+
+def test_missing_modalities_match_offline(grpc_client, offline, graph, test_split):
+    folder, samples = test_split
+    chosen = [s for s in samples if s.image and s.audio and s.text][:20]
+    for subset in SUBSETS:
+        served = np.concatenate([o["probabilities"] for o in served_outputs(grpc_client, grpc, graph, folder, chosen, subset)])
+        ref = offline_probabilities(*offline, folder, chosen, subset)
+        assert np.max(np.abs(served - ref)) <= 1e-4, subset
+
+
+def _stats(server, model: str) -> tuple[int, int]:
+    with urllib.request.urlopen(f"http://{server.cfg.http_url}/v2/models/{model}/stats") as r:
+        s = json.load(r)["model_stats"][0]
+    return int(s["inference_count"]), int(s["execution_count"])
+
+
+def test_output_does_not_depend_on_the_batch(server, grpc_client, graph, test_split):
+    folder, samples = test_split
+    target = next(s for s in samples if s.image and s.audio and s.text)
+    others = [s for s in samples if s.audio and s.text and s is not target][:31]
+    alone = served_outputs(grpc_client, grpc, graph, folder, [target])[0]
+    before = _stats(server, graph.audio_encoder.name)
+    batched = served_outputs(grpc_client, grpc, graph, folder, [target] + others, concurrency=32)[0]
+    inferences, executions = (a - b for a, b in zip(_stats(server, graph.audio_encoder.name), before))
+    assert executions < inferences, "requests were never batched together; the test proves nothing"
+    for name, value in alone.items():
+        assert np.max(np.abs(value.astype(np.float64) - batched[name])) <= 1e-5, name
+
+
+def test_grpc_and_http_agree(server, grpc_client, graph, test_split):
+    folder, samples = test_split
+    client = http.InferenceServerClient(server.cfg.http_url)
+    try:
+        for s in samples[:5]:
+            from mmtriton.serving.check import payload
+
+            a = ensemble_outputs(grpc_client.infer(graph.ensemble.name, ensemble_inputs(grpc, graph, **payload(folder, s))), graph)
+            b = ensemble_outputs(client.infer(graph.ensemble.name, ensemble_inputs(http, graph, **payload(folder, s))), graph)
+            for name in a:
+                assert np.array_equal(a[name], b[name])
+    finally:
+        client.close()
+
+
+def test_plain_kserve_v2_json_request(server, graph):
+    """No project code and no tritonclient: the JSON a curl user would send."""
+    text = graph.ensemble.inputs[2].name
+    probs, label, fused = (t.name for t in graph.ensemble.outputs)
+    body = {"inputs": [{"name": text, "shape": [1, 1], "datatype": "BYTES", "data": ["the digit 7 written on a card"]}]}
+    req = urllib.request.Request(f"http://{server.cfg.http_url}/v2/models/{graph.ensemble.name}/infer",
+                                 data=json.dumps(body).encode(), headers={"Content-Type": "application/json"})
+    with urllib.request.urlopen(req) as r:
+        out = {o["name"]: o for o in json.load(r)["outputs"]}
+    assert out[label]["datatype"] == "INT32" and out[label]["data"] == [7]
+    assert abs(sum(out[probs]["data"]) - 1.0) < 1e-4
+    assert out[fused]["shape"] == [1, graph.preset.fused_dim]

@@ -1,0 +1,70 @@
+"""config.pbtxt files are generated; the committed ones must equal what the generator writes."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from google.protobuf import text_format
+from tritonclient.grpc import model_config_pb2 as pb
+
+from mmtriton.errors import RepositoryError
+from mmtriton.repository.config import HEADER, Target, model_config
+from mmtriton.repository.writer import SOURCE, write_configs, write_repository
+
+
+def test_committed_configs_match_the_generator(graph, tmp_path):
+    written = write_configs(graph, Target.EMBEDDED, tmp_path)
+    assert len(written) == len(graph.models) + 1
+    for path in written:
+        committed = SOURCE / path.relative_to(tmp_path)
+        assert committed.is_file(), f"{committed} is missing; run `mmtriton repo`"
+        assert committed.read_text() == path.read_text(), f"{committed} drifted from the spec; run `mmtriton repo`"
+
+
+def _parse(path: Path):
+    text = path.read_text()
+    assert text.startswith(HEADER)
+    return text_format.Parse(text, pb.ModelConfig())
+
+
+@pytest.mark.parametrize("target,platform", [(Target.ONNXRUNTIME, "onnxruntime_onnx"), (Target.TENSORRT, "tensorrt_plan")])
+def test_other_targets_change_only_encoders_and_fusion(graph, tmp_path, target, platform):
+    write_configs(graph, target, tmp_path / "t")
+    write_configs(graph, Target.EMBEDDED, tmp_path / "e")
+    native = {m.name for m in graph.encoders} | {graph.fusion.name}
+    for m in graph.models:
+        cfg, emb = _parse(tmp_path / "t" / m.name / "config.pbtxt"), _parse(tmp_path / "e" / m.name / "config.pbtxt")
+        if m.name in native:
+            assert cfg.platform == platform and not cfg.backend
+            assert not any(i.allow_ragged_batch for i in cfg.input)  # native backends cannot pad ragged inputs
+        else:
+            assert cfg == emb
+    assert (tmp_path / "t" / "multimodal" / "config.pbtxt").read_text() == (tmp_path / "e" / "multimodal" / "config.pbtxt").read_text()
+
+
+def test_configs_carry_spec_names_types_and_policies(graph):
+    cfg = model_config(graph.audio_encoder, graph, Target.EMBEDDED, python=True)
+    assert [i.name for i in cfg.input] == list(graph.audio_encoder.input_names)
+    assert cfg.input[0].allow_ragged_batch and list(cfg.input[0].dims) == [-1, graph.preset.audio.n_mels]
+    assert cfg.max_batch_size == graph.audio_encoder.max_batch_size
+    b = graph.audio_encoder.batching
+    assert list(cfg.dynamic_batching.preferred_batch_size) == list(b.preferred_batch_sizes)
+    policy = cfg.dynamic_batching.default_queue_policy
+    assert policy.max_queue_size == b.max_queue_size and policy.timeout_action == pb.ModelQueuePolicy.REJECT
+    assert cfg.instance_group[0].count == b.instances
+    gpu = model_config(graph.image_encoder, graph, Target.TENSORRT, python=False)
+    assert gpu.instance_group[0].kind == pb.ModelInstanceGroup.KIND_GPU
+
+
+def test_ensemble_inputs_are_optional_bytes(graph, tmp_path):
+    write_configs(graph, Target.EMBEDDED, tmp_path)
+    ens = _parse(tmp_path / graph.ensemble.name / "config.pbtxt")
+    assert ens.platform == "ensemble"
+    assert all(i.optional and i.data_type == pb.TYPE_STRING for i in ens.input)
+    assert [s.model_name for s in ens.ensemble_scheduling.step] == [s.model for s in graph.ensemble.steps]
+
+
+def test_missing_model_files_are_a_clear_error(graph, tmp_path):
+    with pytest.raises(RepositoryError, match="mmtriton export"):
+        write_repository(graph, Target.EMBEDDED, tmp_path / "r", tmp_path / "no-onnx", tmp_path / "tok.json")

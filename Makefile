@@ -33,7 +33,7 @@ repo: setup
 
 # Foreground development server on 127.0.0.1:8000 (HTTP) / 8001 (gRPC) / 8002 (metrics).
 serve: setup
-	@test -f model_repository/$(firstword $(wildcard model_repository/fusion/1/model.onnx) fusion/1/model.onnx) || $(MM) demo --preset $(PRESET) >/dev/null
+	$(MM) demo --preset $(PRESET) --no-requests
 	$(MM) serve
 
 spec: setup

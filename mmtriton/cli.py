@@ -249,7 +249,8 @@ def serve(repository: Path = typer.Option(Path("model_repository"), help="Model 
 
 
 @app.command()
-def demo(preset: str = PresetOpt) -> None:
+def demo(preset: str = PresetOpt,
+         requests: bool = typer.Option(True, help="Start the server and send requests (--no-requests: build only).")) -> None:
     """Data, training, export + parity (each reused when present), repository, embedded server,
     real requests over gRPC and HTTP, then stop."""
     from mmtriton.serving.demo import run_demo_requests
@@ -263,7 +264,8 @@ def demo(preset: str = PresetOpt) -> None:
         print_metrics(metrics)
         console.print(f"ONNX parity: {len(summary['cases'])} cases at batch 1/3/8/max and min/max lengths, "
                       f"max |ORT - torch| = {summary['max_abs_diff']:.2e} (limit 1e-4)")
-        run_demo_requests(art, preset, repository, console)
+        if requests:
+            run_demo_requests(art, preset, repository, console)
     except MMTritonError as e:
         fail(e)
 

@@ -137,10 +137,13 @@ def export(preset: str = PresetOpt) -> None:
 
 def ensure_exported(art: Artifacts, preset: str) -> dict:
     """Reuse ONNX files proven after the current checkpoint was written; export otherwise."""
+    from mmtriton.export.pipeline import signature
+    from mmtriton.spec import get_graph
+
     report = art.onnx(preset) / "parity.json"
     if report.is_file() and report.stat().st_mtime > art.checkpoint(preset).stat().st_mtime:
         summary = json.loads(report.read_text())
-        if summary.get("passed"):
+        if summary.get("passed") and summary.get("signature") == signature(get_graph(preset)):
             console.print(f"export: reusing {art.onnx(preset)}")
             return summary
     return run_export(art, preset)

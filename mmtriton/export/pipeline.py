@@ -60,10 +60,16 @@ def _prove(plan: Plan, onnx_dir: Path, export: bool, on_model: Callable[[str], N
     return report(results)
 
 
+def signature(graph: ModelGraph) -> dict:
+    """Names the exported graphs were built with; a change means the files must be re-exported."""
+    return {m.name: [list(m.input_names), list(m.output_names)] for m in graph.encoders + (graph.fusion,)}
+
+
 def export_all(model: MultimodalModel, graph: ModelGraph, manifest: Path, out_dir: Path,
                on_model: Callable[[str], None] | None = None) -> dict:
     """Export, check and prove every ONNX model; writes ``out_dir/parity.json`` and returns it."""
     summary = _prove(parity_plan(model, graph, manifest), out_dir, True, on_model)
+    summary["signature"] = signature(graph)
     (out_dir / "parity.json").write_text(json.dumps(summary, indent=2) + "\n")
     return summary
 

@@ -31,7 +31,8 @@ class FusionHead(nn.Module):
 
 
 class FusionServing(nn.Module):
-    """What the fusion ONNX graph computes: probabilities, label [B, 1] int32, fused embedding."""
+    """What the fusion ONNX graph computes: probabilities and the fused embedding (the label is
+    taken by the postprocess model, which also reports input errors)."""
 
     def __init__(self, head: FusionHead) -> None:
         super().__init__()
@@ -39,7 +40,6 @@ class FusionServing(nn.Module):
 
     def forward(self, image: torch.Tensor, audio: torch.Tensor, text: torch.Tensor,
                 image_present: torch.Tensor, audio_present: torch.Tensor, text_present: torch.Tensor
-                ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+                ) -> tuple[torch.Tensor, torch.Tensor]:
         logits, fused = self.head(image, audio, text, image_present, audio_present, text_present)
-        label = torch.argmax(logits, dim=-1, keepdim=True).to(torch.int32)
-        return torch.softmax(logits, dim=-1), label, fused
+        return torch.softmax(logits, dim=-1), fused

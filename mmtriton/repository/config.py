@@ -83,6 +83,8 @@ def ensemble_config(ens: EnsembleSpec, graph: ModelGraph):
         graph.model(step.model)  # raises SpecError for an unknown model
         cfg.ensemble_scheduling.step.append(pb.ModelEnsembling.Step(
             model_name=step.model, model_version=-1, input_map=dict(step.input_map), output_map=dict(step.output_map)))
+    for key, value in ens.parameters.items():
+        cfg.parameters[key].string_value = value
     return cfg
 
 

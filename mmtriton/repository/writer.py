@@ -22,8 +22,7 @@ ARTIFACT_NAME = {Target.EMBEDDED: "model.onnx", Target.ONNXRUNTIME: "model.onnx"
 
 
 def runs_in_python(spec: ModelSpec, graph: ModelGraph, target: Target) -> bool:
-    preprocess = (graph.image_preprocess, graph.audio_preprocess, graph.text_preprocess)
-    return spec in preprocess or target is Target.EMBEDDED
+    return spec in graph.python_models or target is Target.EMBEDDED
 
 
 def write_configs(graph: ModelGraph, target: Target, out: Path) -> list[Path]:
@@ -32,8 +31,9 @@ def write_configs(graph: ModelGraph, target: Target, out: Path) -> list[Path]:
     for spec in graph.models:
         cfg = model_config(spec, graph, target, runs_in_python(spec, graph, target))
         written.append(_write(out / spec.name / "config.pbtxt", render(cfg)))
-    written.append(_write(out / graph.ensemble.name / "config.pbtxt", render(ensemble_config(graph.ensemble, graph))))
-    (out / graph.ensemble.name / "1").mkdir(parents=True, exist_ok=True)
+    for ens in graph.ensembles:
+        written.append(_write(out / ens.name / "config.pbtxt", render(ensemble_config(ens, graph))))
+        (out / ens.name / "1").mkdir(parents=True, exist_ok=True)
     return written
 
 

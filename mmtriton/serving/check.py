@@ -11,6 +11,7 @@ from typing import Any, Sequence
 import numpy as np
 
 from mmtriton.data.generate import Sample
+from mmtriton.preprocess.tensors import sample_tensors
 from mmtriton.serving.requests import ensemble_inputs, ensemble_outputs
 from mmtriton.spec.graph import ModelGraph
 
@@ -44,16 +45,15 @@ def offline_probabilities(model: Any, pre: Any, folder: Path, samples: Sequence[
 
 
 def _offline_one(model: Any, pre: Any, graph: ModelGraph, p: dict, torch: Any) -> np.ndarray:
-    size = graph.preset.image.size
-    pixels = pre.image(p["image"])[None] if p["image"] else np.zeros((1, 3, size, size), np.float32)
-    frames = graph.audio_encoder.inputs[0].dims[0].min
-    mel = pre.audio(p["audio"])[None] if p["audio"] else np.zeros((1, frames, graph.preset.audio.n_mels), np.float32)
-    ids, mask = pre.text([p["text"]]) if p["text"] else (np.zeros((1, 1), np.int32), np.ones((1, 1), np.int32))
-    flags = [torch.tensor([[1.0 if p[m] is not None else 0.0]]) for m in MODALITIES]
-    img = model.image(torch.from_numpy(pixels))
-    aud = model.audio(torch.from_numpy(mel), torch.tensor([[mel.shape[1]]], dtype=torch.int32))
-    txt = model.text(torch.from_numpy(ids), torch.from_numpy(mask))
-    logits, _ = model.fusion(img, aud, txt, *flags)
+    t = {k: torch.from_numpy(v) for k, v in sample_tensors(pre, p["image"], p["audio"], p["text"]).items()}
+
+    def args(spec: Any) -> list:
+        return [t[name] for name in spec.input_names]
+
+    embeddings = [model.image(*args(graph.image_encoder)), model.audio(*args(graph.audio_encoder)),
+                  model.text(*args(graph.text_encoder))]
+    flags = [t[name] for name in graph.fusion.input_names[3:]]
+    logits, _ = model.fusion(*embeddings, *flags)
     return torch.softmax(logits, dim=-1)[0].numpy()
 
 

@@ -13,7 +13,6 @@ from mmtriton.data.generate import Sample, read_manifest
 from mmtriton.errors import ServerError
 from mmtriton.paths import Artifacts
 from mmtriton.serving.process import EmbeddedServer
-from mmtriton.serving.requests import ensemble_inputs, ensemble_outputs
 from mmtriton.serving.server import ServerConfig, free_port
 from mmtriton.spec import get_graph
 
@@ -40,27 +39,23 @@ def _payload(folder: Path, sample: Sample, subset: tuple[str, ...]) -> dict:
 
 
 def run_demo_requests(art: Artifacts, preset: str, repository: Path, console: Console) -> None:
-    import tritonclient.grpc as grpc
-    import tritonclient.http as http
+    """Start the server, predict held-out samples through the client SDK over both protocols, stop."""
+    from mmtriton_client import Client, ClientError
 
     graph = get_graph(preset)
+    folder = art.manifest("test").with_suffix("")
     cfg = ServerConfig(repository, http_port=free_port(), grpc_port=free_port(), metrics_port=free_port(),
                        work_dir=art.root / "triton")
-    table = Table("protocol", "sent", "truth", "predicted", "p(max)", "latency ms", title="embedded Triton, held-out samples")
+    table = Table("protocol", "sent", "truth", "predicted", "p(max)", "latency ms",
+                  title="embedded Triton via mmtriton-client, held-out samples")
     with EmbeddedServer(cfg) as server:
-        for name, module, url in (("gRPC", grpc, cfg.grpc_url), ("HTTP", http, cfg.http_url)):
-            client = module.InferenceServerClient(url)
-            try:
+        for name, protocol, url in (("gRPC", "grpc", cfg.grpc_url), ("HTTP", "http", cfg.http_url)):
+            with Client(url, protocol=protocol, timeout=30) as client:
                 for sample, subset in demo_samples(art.manifest("test")):
-                    inputs = ensemble_inputs(module, graph, **_payload(art.manifest("test").with_suffix(""), sample, subset))
-                    t0 = time.perf_counter()
-                    out = ensemble_outputs(client.infer(graph.ensemble.name, inputs), graph)
-                    ms = (time.perf_counter() - t0) * 1000
-                    label = int(out["label"][0, 0])
-                    table.add_row(name, "+".join(subset), graph.class_names[sample.label], graph.class_names[label],
-                                  f"{out['probabilities'][0].max():.3f}", f"{ms:.1f}")
-            except Exception as e:  # tritonclient raises its own types; the demo must fail loudly
-                raise ServerError(f"{name} request failed: {e}\n{server.log_tail()}") from e
-            finally:
-                client.close()
+                    try:
+                        p = client.predict(**_payload(folder, sample, subset))
+                    except ClientError as e:
+                        raise ServerError(f"{name} request failed: {e}\n{server.log_tail()}") from e
+                    table.add_row(name, "+".join(subset), graph.class_names[sample.label], p.label,
+                                  f"{p.confidence:.3f}", f"{p.latency_ms:.1f}")
     console.print(table)

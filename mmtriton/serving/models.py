@@ -13,27 +13,37 @@ import numpy as np
 
 from mmtriton.errors import InvalidInputError
 from mmtriton.preprocess import LogMel, pad_frames, preprocess_audio, preprocess_image
+from mmtriton.preprocess.tensors import placeholders, present_tensors
 from mmtriton.preprocess.text import TextTokenizer, check_text
-from mmtriton.serving.base import Arrays, BaseModel
+from mmtriton.serving.base import Arrays, BaseModel, pb_utils
 from mmtriton.serving.batching import bytes_rows, pad_axis1, split_rows
 
 
 class _Preprocess(BaseModel):
+    """Decodes its own modality. A bad input never becomes an error response here: it becomes
+    a placeholder plus an ``<modality>_error`` message, and the postprocess model (the last step)
+    fails the request once every step is done. Triton 2.51 wedged the whole ensemble when a
+    step failed while sibling steps of the same request were still running."""
+
+    modality = ""
+
     def batch_size(self, request: Any) -> int:
         for t in self.spec.inputs[1:]:
-            arr = self.input_array(request, t.name)
-            if arr is not None:
-                return int(arr.shape[0])
-        names = ", ".join(self.spec.input_names)
-        raise InvalidInputError(f"a request needs at least one of: {names}")
+            tensor = pb_utils().get_input_tensor_by_name(request, t.name)
+            if tensor is not None:
+                return int(tensor.shape()[0])
+        return 1
 
     def read(self, request: Any) -> Arrays:
         own = self.spec.inputs[0].name
         arr = self.input_array(request, own)
         if arr is None:
-            return self.absent(self.batch_size(request))
+            return self.with_error(self.absent(self.batch_size(request)), "")
         rows = bytes_rows(arr, own)
-        return self.decode_rows(own, rows)
+        try:
+            return self.decode_rows(own, rows)
+        except InvalidInputError as e:
+            return self.with_error(self.absent(len(rows)), str(e))
 
     def decode_rows(self, own: str, rows: list[bytes]) -> Arrays:
         decoded = []
@@ -45,8 +55,10 @@ class _Preprocess(BaseModel):
                 raise InvalidInputError(f"{where}: {e}") from e
         return self.present(decoded)
 
-    def flags(self, batch: int, value: float) -> np.ndarray:
-        return np.full((batch, 1), value, dtype=self.spec.outputs[-1].dtype.numpy)
+    def with_error(self, arrays: Arrays, message: str) -> Arrays:
+        batch = int(next(iter(arrays.values())).shape[0])
+        arrays[self.graph.error(self.modality).name] = np.array([[message.encode("utf-8")]] * batch, dtype=object)
+        return arrays
 
     def decode(self, data: bytes) -> Any:
         raise NotImplementedError
@@ -55,23 +67,22 @@ class _Preprocess(BaseModel):
         raise NotImplementedError
 
     def absent(self, batch: int) -> Arrays:
-        raise NotImplementedError
+        return placeholders(self.graph, self.modality, batch)
 
 
 class ImagePreprocess(_Preprocess):
+    modality = "image"
+
     def decode(self, data: bytes) -> np.ndarray:
         return preprocess_image(data, self.graph.preset.image)
 
     def present(self, decoded: list) -> Arrays:
-        pixels, flag = self.spec.output_names
-        return {pixels: np.stack(decoded), flag: self.flags(len(decoded), 1.0)}
-
-    def absent(self, batch: int) -> Arrays:
-        pixels, flag = self.spec.outputs
-        return {pixels.name: np.zeros(pixels.shape(batch), pixels.dtype.numpy), flag.name: self.flags(batch, 0.0)}
+        return self.with_error(present_tensors(self.graph, self.modality, (np.stack(decoded),)), "")
 
 
 class AudioPreprocess(_Preprocess):
+    modality = "audio"
+
     def setup(self) -> None:
         self.log_mel = LogMel(self.graph.preset.audio)
 
@@ -79,19 +90,13 @@ class AudioPreprocess(_Preprocess):
         return preprocess_audio(data, self.graph.preset.audio, self.log_mel)
 
     def present(self, decoded: list) -> Arrays:
-        mel, lengths, flag = self.spec.output_names
-        batch, lens = pad_frames(decoded)
-        return {mel: batch, lengths: lens, flag: self.flags(len(decoded), 1.0)}
-
-    def absent(self, batch: int) -> Arrays:
-        mel, lengths, flag = self.spec.outputs
-        shape = mel.shape(batch, "min")
-        return {mel.name: np.zeros(shape, mel.dtype.numpy),
-                lengths.name: np.full((batch, 1), shape[1], lengths.dtype.numpy), flag.name: self.flags(batch, 0.0)}
+        return self.with_error(present_tensors(self.graph, self.modality, pad_frames(decoded)), "")
 
 
 class TextPreprocess(_Preprocess):
     """Validation per request in ``read``; one tokeniser call for the whole batch in ``compute``."""
+
+    modality = "text"
 
     def setup(self) -> None:
         ids, mask = self.graph.text_encoder.inputs
@@ -102,11 +107,6 @@ class TextPreprocess(_Preprocess):
 
     def present(self, decoded: list) -> Arrays:
         return {"texts": np.asarray(decoded, dtype=object)}
-
-    def absent(self, batch: int) -> Arrays:
-        ids, mask, flag = self.spec.outputs
-        return {ids.name: np.zeros((batch, 1), ids.dtype.numpy), mask.name: np.ones((batch, 1), mask.dtype.numpy),
-                flag.name: self.flags(batch, 0.0)}
 
     def compute(self, items: list[Arrays]) -> list[Arrays]:
         texts = [t for item in items if "texts" in item for t in item["texts"]]
@@ -120,8 +120,28 @@ class TextPreprocess(_Preprocess):
     def _fill(self, item: Arrays, chunks) -> Arrays:
         ids, mask = next(chunks)
         keep = int(mask.sum(axis=1).max())  # trim the batch-wide padding back to this request's own
-        names = self.spec.output_names
-        return {names[0]: ids[:, :keep], names[1]: mask[:, :keep], names[2]: self.flags(ids.shape[0], 1.0)}
+        return self.with_error(present_tensors(self.graph, self.modality, (ids[:, :keep], mask[:, :keep])), "")
+
+
+class Postprocess(BaseModel):
+    """The last step: the label from the probabilities, or the request's input error.
+
+    Failing here is safe because every other step of the request has finished."""
+
+    def read(self, request: Any) -> Arrays:
+        probs_spec, *error_specs = self.spec.inputs
+        probs = self.input_array(request, probs_spec.name)
+        if probs is None:
+            raise InvalidInputError(f"{self.spec.name}: missing {probs_spec.name}")
+        messages = []
+        for spec in error_specs:
+            errors = self.input_array(request, spec.name)
+            if errors is not None:
+                messages += [m.decode("utf-8", "replace") for m in errors.reshape(-1) if m]
+        if messages:
+            raise InvalidInputError("; ".join(messages))
+        label = self.spec.outputs[0]
+        return {label.name: probs.argmax(axis=1).astype(label.dtype.numpy)[:, None]}
 
 
 class OnnxModel(BaseModel):

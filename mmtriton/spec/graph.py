@@ -23,6 +23,7 @@ SERVING_DEFAULTS: dict[str, BatchingSpec] = {
     "audio_encoder": BatchingSpec(preferred_batch_sizes=(4, 8), max_queue_delay_us=1000, instances=1),
     "text_encoder": BatchingSpec(preferred_batch_sizes=(8, 16), max_queue_delay_us=1000, instances=1),
     "fusion": BatchingSpec(preferred_batch_sizes=(8, 16), max_queue_delay_us=500, instances=1),
+    "postprocess": BatchingSpec(dynamic=False, instances=1),
 }
 
 
@@ -38,17 +39,41 @@ class ModelGraph:
     audio_encoder: ModelSpec
     text_encoder: ModelSpec
     fusion: ModelSpec
+    postprocess: ModelSpec
     ensemble: EnsembleSpec
+    tensor_ensemble: EnsembleSpec
     class_names: tuple[str, ...] = CLASS_NAMES
+
+    @property
+    def ensembles(self) -> tuple[EnsembleSpec, ...]:
+        return (self.ensemble, self.tensor_ensemble)
 
     @property
     def models(self) -> tuple[ModelSpec, ...]:
         return (self.image_preprocess, self.audio_preprocess, self.text_preprocess,
-                self.image_encoder, self.audio_encoder, self.text_encoder, self.fusion)
+                self.image_encoder, self.audio_encoder, self.text_encoder, self.fusion, self.postprocess)
+
+    @property
+    def python_models(self) -> tuple[ModelSpec, ...]:
+        """Models that run in the Python backend whatever the target."""
+        return (self.image_preprocess, self.audio_preprocess, self.text_preprocess, self.postprocess)
 
     @property
     def encoders(self) -> tuple[ModelSpec, ...]:
         return (self.image_encoder, self.audio_encoder, self.text_encoder)
+
+    def preprocess(self, modality: str) -> ModelSpec:
+        return {"image": self.image_preprocess, "audio": self.audio_preprocess, "text": self.text_preprocess}[modality]
+
+    def features(self, modality: str) -> tuple[TensorSpec, ...]:
+        """What a preprocessing model feeds its encoder (its outputs before the flag and the error)."""
+        return self.preprocess(modality).outputs[:-2]
+
+    def present(self, modality: str) -> TensorSpec:
+        return self.preprocess(modality).outputs[-2]
+
+    def error(self, modality: str) -> TensorSpec:
+        return self.preprocess(modality).outputs[-1]
 
     def model(self, name: str) -> ModelSpec:
         for m in self.models:
@@ -73,6 +98,7 @@ def _build(p: Preset) -> ModelGraph:
     ids = TensorSpec("input_ids", DType.INT32, (tokens,), ragged=True)
     mask = TensorSpec("attention_mask", DType.INT32, (tokens,), ragged=True)
     present = {m: TensorSpec(f"{m}_present", DType.FP32, (1,)) for m in ("image", "audio", "text")}
+    error = {m: TensorSpec(f"{m}_error", DType.BYTES, (1,), optional=True) for m in ("image", "audio", "text")}
     emb = {m: TensorSpec(f"{m}_embedding", DType.FP32, (p.embed_dim,)) for m in ("image", "audio", "text")}
     raw = {m: TensorSpec(n, DType.BYTES, (1,), optional=True)
            for m, n in (("image", "image_bytes"), ("audio", "audio_bytes"), ("text", "text"))}
@@ -86,28 +112,53 @@ def _build(p: Preset) -> ModelGraph:
 
     fusion_inputs = (emb["image"], emb["audio"], emb["text"], present["image"], present["audio"], present["text"])
     g = dict(
-        image_preprocess=model("image_preprocess", _own_first(raw_all, raw["image"]), (pixels, present["image"]),
+        image_preprocess=model("image_preprocess", _own_first(raw_all, raw["image"]), (pixels, present["image"], error["image"]),
                                "Pillow decode, resize, centre crop, normalise"),
-        audio_preprocess=model("audio_preprocess", _own_first(raw_all, raw["audio"]), (log_mel, mel_len, present["audio"]),
+        audio_preprocess=model("audio_preprocess", _own_first(raw_all, raw["audio"]), (log_mel, mel_len, present["audio"], error["audio"]),
                                "libsndfile decode, mono, soxr resample, log-mel"),
-        text_preprocess=model("text_preprocess", _own_first(raw_all, raw["text"]), (ids, mask, present["text"]),
+        text_preprocess=model("text_preprocess", _own_first(raw_all, raw["text"]), (ids, mask, present["text"], error["text"]),
                               "WordPiece tokenisation with truncation"),
         image_encoder=model("image_encoder", (pixels,), (emb["image"],), "EfficientNet-Lite0 + projection"),
         audio_encoder=model("audio_encoder", (log_mel, mel_len), (emb["audio"],), "masked conv + Transformer over log-mel"),
         text_encoder=model("text_encoder", (ids, mask), (emb["text"],), "MiniLM-L6 mean pooling + projection"),
-        fusion=model("fusion", fusion_inputs, (probs, label, fused), "concat + MLP with presence flags"),
+        fusion=model("fusion", fusion_inputs, (probs, fused), "concat + MLP with presence flags"),
+        postprocess=model("postprocess", (probs, error["image"], error["audio"], error["text"]), (label,),
+                          "label from probabilities; reports input errors once every step is done"),
     )
-    ensemble = EnsembleSpec("multimodal", tuple(raw.values()), (probs, label, fused), b, _steps(g))
-    graph = ModelGraph(preset=p, ensemble=ensemble, **g)
-    validate_ensemble(graph)
+    outputs = (probs, label, fused, emb["image"], emb["audio"], emb["text"])
+    tensor_inputs = (pixels, log_mel, mel_len, ids, mask, present["image"], present["audio"], present["text"])
+    ensemble = EnsembleSpec("multimodal", tuple(raw.values()), outputs, b, _steps(g, PIPELINE),
+                            _client_parameters(p, raw, outputs, "multimodal_tensors"))
+    no_errors = EnsembleStep("postprocess", {probs.name: probs.name}, {label.name: label.name})
+    tensors = EnsembleSpec("multimodal_tensors", tensor_inputs, outputs, b, _steps(g, PIPELINE[3:-1]) + (no_errors,),
+                           {"preset": p.name})
+    graph = ModelGraph(preset=p, ensemble=ensemble, tensor_ensemble=tensors, **g)
+    for ens in graph.ensembles:
+        validate_ensemble(graph, ens)
     return graph
+
+
+def _client_parameters(p: Preset, raw: dict[str, TensorSpec], outputs: tuple[TensorSpec, ...],
+                       tensor_model: str) -> dict[str, str]:
+    """What a thin client needs to know without importing this package: which input carries
+    which modality, the output names, the size limits it should check before sending, and
+    the class names."""
+    params = {f"input.{m}": t.name for m, t in raw.items()}
+    params.update({f"output.{t.name}": t.name for t in outputs})
+    params.update({
+        "limit.image_bytes": str(p.image.max_bytes), "limit.image_pixels": str(p.image.max_pixels),
+        "limit.audio_bytes": str(p.audio.max_bytes), "limit.audio_seconds": f"{p.audio.max_seconds:g}",
+        "limit.text_bytes": str(p.text.max_bytes), "class_names": ",".join(CLASS_NAMES),
+        "preset": p.name, "tensor_model": tensor_model,
+    })
+    return params
 
 
 def _own_first(raw: tuple[TensorSpec, ...], own: TensorSpec) -> tuple[TensorSpec, ...]:
     """Every preprocessing model sees all raw inputs (all optional) but decodes only its own.
 
-    The others tell it the request's batch size when its own modality is missing; see
-    docs in model_repository/README.md for why this beat BLS and per-subset ensembles.
+    Triton rejects a composing-model request with zero inputs, so each preprocessing model
+    must see at least one present input; model_repository/README.md has the measurements.
     """
     return (own,) + tuple(t for t in raw if t is not own)
 
@@ -117,16 +168,19 @@ def _identity_step(m: ModelSpec) -> EnsembleStep:
     return EnsembleStep(m.name, {n: n for n in m.input_names}, {n: n for n in m.output_names})
 
 
-def _steps(g: dict[str, ModelSpec]) -> tuple[EnsembleStep, ...]:
-    order = ("image_preprocess", "audio_preprocess", "text_preprocess",
-             "image_encoder", "audio_encoder", "text_encoder", "fusion")
+PIPELINE = ("image_preprocess", "audio_preprocess", "text_preprocess",
+            "image_encoder", "audio_encoder", "text_encoder", "fusion", "postprocess")
+
+
+def _steps(g: dict[str, ModelSpec], order: tuple[str, ...]) -> tuple[EnsembleStep, ...]:
     return tuple(_identity_step(g[name]) for name in order)
 
 
-def validate_ensemble(graph: ModelGraph) -> None:
+def validate_ensemble(graph: ModelGraph, ensemble: EnsembleSpec | None = None) -> None:
     """Every step maps real tensors, and every tensor it reads was produced earlier."""
-    available = {t.name: t for t in graph.ensemble.inputs}
-    for step in graph.ensemble.steps:
+    ens = ensemble or graph.ensemble
+    available = {t.name: t for t in ens.inputs}
+    for step in ens.steps:
         m = graph.model(step.model)
         for model_name, ens_name in step.input_map.items():
             spec = m.input(model_name)
@@ -136,7 +190,7 @@ def validate_ensemble(graph: ModelGraph) -> None:
                 raise SpecError(f"ensemble step {m.name!r}: {ens_name!r} does not match input {model_name!r}")
         for model_name, ens_name in step.output_map.items():
             available[ens_name] = m.output(model_name)
-    for out in graph.ensemble.outputs:
+    for out in ens.outputs:
         if out.name not in available:
             raise SpecError(f"ensemble output {out.name!r} is produced by no step")
 

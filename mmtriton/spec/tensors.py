@@ -148,6 +148,8 @@ class EnsembleSpec:
     outputs: tuple[TensorSpec, ...]
     max_batch_size: int
     steps: tuple[EnsembleStep, ...] = field(default_factory=tuple)
+    # Published in config.pbtxt so clients learn names, limits and labels from the server.
+    parameters: Mapping[str, str] = field(default_factory=dict)
 
 
 def _find(tensors: tuple[TensorSpec, ...], name: str, model: str) -> TensorSpec:

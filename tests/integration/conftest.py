@@ -40,10 +40,10 @@ def server(repository, tmp_path_factory):
     cfg = ServerConfig(repository, http_port=free_port(), grpc_port=free_port(), metrics_port=free_port(),
                        exit_timeout_s=3, work_dir=work)
     srv = EmbeddedServer(cfg).start(timeout_s=180)
-    pid = srv.process.pid
     yield srv
+    pid = srv.process.pid if srv.process else None  # a test may have restarted it
     srv.stop()
-    alive = subprocess.run(["ps", "-p", str(pid)], capture_output=True).returncode == 0
+    alive = pid is not None and subprocess.run(["ps", "-p", str(pid)], capture_output=True).returncode == 0
     assert not alive, "tritonserver outlived the test session"
 
 

@@ -23,15 +23,15 @@ def test_absent_modality_values_do_not_matter():
         assert torch.equal(x, y)
 
 
-def test_serving_outputs_are_probabilities_and_argmax_labels():
+def test_serving_outputs_are_probabilities_and_the_fused_embedding():
     model = _fusion()
     args = [torch.randn(5, 16) for _ in range(3)] + [torch.ones(5, 1)] * 3
     with torch.no_grad():
-        probs, label, fused = model(*args)
+        probs, fused = model(*args)
+        logits, head_fused = model.head(*args)
     assert torch.allclose(probs.sum(dim=1), torch.ones(5), atol=1e-6)
-    assert label.dtype == torch.int32 and label.shape == (5, 1)
-    assert torch.equal(label[:, 0].long(), probs.argmax(dim=1))
-    assert fused.shape == (5, 12)
+    assert torch.equal(probs.argmax(dim=1), logits.argmax(dim=1))
+    assert torch.equal(fused, head_fused) and fused.shape == (5, 12)
 
 
 def test_mean_pool_ignores_padded_tokens():

@@ -15,7 +15,7 @@ from mmtriton.repository.writer import SOURCE, write_configs, write_repository
 
 def test_committed_configs_match_the_generator(graph, tmp_path):
     written = write_configs(graph, Target.EMBEDDED, tmp_path)
-    assert len(written) == len(graph.models) + 1
+    assert len(written) == len(graph.models) + len(graph.ensembles)
     for path in written:
         committed = SOURCE / path.relative_to(tmp_path)
         assert committed.is_file(), f"{committed} is missing; run `mmtriton repo`"

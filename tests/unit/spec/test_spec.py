@@ -31,9 +31,10 @@ def _frames_at(seconds: float, cfg: AudioConfig) -> int:
 def test_every_preset_builds_a_valid_graph(name):
     g = get_graph(name)
     assert g.preset.name == name
-    assert len(g.models) == 7
-    assert len({m.name for m in g.models}) == 7
-    validate_ensemble(g)  # the shipped graph passes its own check
+    assert len(g.models) == 8
+    assert len({m.name for m in g.models}) == 8
+    for ens in g.ensembles:
+        validate_ensemble(g, ens)  # the shipped graphs pass their own check
 
 
 def test_get_graph_is_cached():
@@ -151,8 +152,8 @@ def test_ensemble_step_with_mismatched_shape_raises(graph):
 
 
 def test_ensemble_output_produced_by_no_step_raises(graph):
-    without_fusion = tuple(s for s in graph.ensemble.steps if s.model != graph.fusion.name)
-    broken = dataclasses.replace(graph, ensemble=dataclasses.replace(graph.ensemble, steps=without_fusion))
+    without_last = tuple(s for s in graph.ensemble.steps if s.model != graph.postprocess.name)
+    broken = dataclasses.replace(graph, ensemble=dataclasses.replace(graph.ensemble, steps=without_last))
     with pytest.raises(SpecError, match="produced by no step"):
         validate_ensemble(broken)
 
@@ -170,7 +171,9 @@ def test_ensemble_inputs_are_optional_bytes_and_outputs_come_from_fusion(graph):
     for t in graph.ensemble.inputs:
         assert t.dtype is DType.BYTES
         assert t.optional
-    assert graph.ensemble.outputs == graph.fusion.outputs
+    produced = graph.fusion.outputs + graph.postprocess.outputs + tuple(e.outputs[0] for e in graph.encoders)
+    assert set(graph.ensemble.outputs) == set(produced)
+    assert graph.tensor_ensemble.outputs == graph.ensemble.outputs
     assert graph.ensemble.max_batch_size == graph.preset.max_batch_size
 
 

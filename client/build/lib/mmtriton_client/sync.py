@@ -1,0 +1,178 @@
+"""``Client``: the synchronous SDK over tritonclient gRPC or HTTP."""
+
+from __future__ import annotations
+
+import threading
+import time
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from typing import Any, Iterable, Optional
+
+import numpy as np
+
+from mmtriton_client.errors import ClientError, DeadlineExceededError, convert
+from mmtriton_client.model_info import ModelInfo
+from mmtriton_client.request import RequestBuilder, encode
+from mmtriton_client.retry import RetryPolicy, call_with_retry
+from mmtriton_client.types import BatchItem, Prediction
+
+DEFAULT_URLS = {"grpc": "127.0.0.1:8001", "http": "127.0.0.1:8000"}
+
+
+@dataclass(frozen=True)
+class Embedding:
+    fused: np.ndarray
+    per_modality: dict
+
+
+def protocol_module(protocol: str, aio: bool = False) -> Any:
+    if protocol not in DEFAULT_URLS:
+        raise ClientError(f"protocol must be 'grpc' or 'http', not {protocol!r}")
+    if protocol == "grpc":
+        import tritonclient.grpc as grpc
+        import tritonclient.grpc.aio as grpc_aio
+
+        return grpc_aio if aio else grpc
+    import tritonclient.http as http
+    import tritonclient.http.aio as http_aio
+
+    return http_aio if aio else http
+
+
+def config_dict(raw: Any) -> dict:
+    """gRPC returns {'config': {...}} with as_json=True; HTTP returns the config itself."""
+    return raw.get("config", raw) if isinstance(raw, dict) else raw
+
+
+class Client:
+    """``with Client("127.0.0.1:8001") as c: c.predict(image="cat.jpg", text="a digit")``."""
+
+    def __init__(self, url: Optional[str] = None, *, protocol: str = "grpc", model: str = "multimodal",
+                 timeout: float = 30.0, retries: int = 3, headers: Optional[dict] = None,
+                 preprocess: str = "server") -> None:
+        self.protocol, self.model, self.timeout, self.headers = protocol, model, timeout, dict(headers or {})
+        self.url = url or DEFAULT_URLS.get(protocol, "")
+        self.module = protocol_module(protocol)
+        self.policy = RetryPolicy(retries=retries)
+        self.preprocess = preprocess
+        self._local = threading.local()
+        self._clients: list = []
+        self._lock = threading.Lock()
+        self._info: Optional[ModelInfo] = None
+        self._builder: Optional[RequestBuilder] = None
+        self._local_pre: Any = None
+        if preprocess not in ("server", "client"):
+            raise ClientError("preprocess must be 'server' or 'client'")
+
+    # -- connection ---------------------------------------------------------------------------
+    def _triton(self) -> Any:
+        """One tritonclient per thread: the HTTP client is not thread-safe."""
+        client = getattr(self._local, "client", None)
+        if client is None:
+            kwargs = {"network_timeout": self.timeout, "connection_timeout": self.timeout} if self.protocol == "http" else {}
+            client = self.module.InferenceServerClient(self.url, **kwargs)
+            self._local.client = client
+            with self._lock:
+                self._clients.append(client)
+        return client
+
+    def close(self) -> None:
+        with self._lock:
+            clients, self._clients = self._clients, []
+        for client in clients:
+            client.close()
+        self._local = threading.local()
+
+    def __enter__(self) -> "Client":
+        return self
+
+    def __exit__(self, *exc: Any) -> None:
+        self.close()
+
+    def _call(self, fn: Any, timeout: Optional[float] = None) -> Any:
+        return call_with_retry(fn, self.policy, timeout or self.timeout)
+
+    # -- health and metadata ------------------------------------------------------------------
+    def is_ready(self) -> bool:
+        try:
+            return bool(self._triton().is_server_ready(headers=self.headers)) and \
+                bool(self._triton().is_model_ready(self.model, headers=self.headers))
+        except Exception:  # noqa: BLE001 - "not ready" is the answer for any failure here
+            return False
+
+    def wait_until_ready(self, timeout: float = 60.0, interval: float = 0.25) -> None:
+        end = time.monotonic() + timeout
+        while time.monotonic() < end:
+            if self.is_ready():
+                return
+            time.sleep(interval)
+        raise DeadlineExceededError(f"{self.model} at {self.url} was not ready within {timeout:g} s")
+
+    def metadata(self) -> dict:
+        """The ensemble's KServe metadata (inputs, outputs, versions) as a dict."""
+        return self._call(lambda _: self._triton().get_model_metadata(self.model, headers=self.headers, **self._json()))
+
+    def _json(self) -> dict:
+        return {"as_json": True} if self.protocol == "grpc" else {}
+
+    @property
+    def info(self) -> ModelInfo:
+        if self._info is None:
+            raw = self._call(lambda _: self._triton().get_model_config(self.model, headers=self.headers, **self._json()))
+            self._info = ModelInfo.from_config(config_dict(raw))
+            self._builder = RequestBuilder(self._info)
+        return self._info
+
+    @property
+    def builder(self) -> RequestBuilder:
+        self.info  # noqa: B018 - loads the model info once
+        return self._builder
+
+    # -- inference ----------------------------------------------------------------------------
+    def _infer(self, data: dict, timeout: Optional[float]) -> Prediction:
+        model, inputs = self._route(data)
+        grpc_kw = self.protocol == "grpc"
+
+        def attempt(remaining: float) -> Any:
+            kw = {"client_timeout": remaining} if grpc_kw else {}
+            return self._triton().infer(model, inputs, headers=self.headers, **kw)
+
+        t0 = time.perf_counter()
+        result = self._call(attempt, timeout)
+        return self.builder.parse(result, data, (time.perf_counter() - t0) * 1000)
+
+    def _route(self, data: dict) -> tuple[str, list]:
+        if self.preprocess == "client":
+            if self._local_pre is None:
+                from mmtriton_client.local import LocalPreprocessor
+
+                self._local_pre = LocalPreprocessor(self.info, self.info.preset)
+            return self._local_pre.model, self._local_pre.inputs(self.module, data)
+        return self.model, self.builder.inputs(self.module, data)
+
+    def predict(self, image: Any = None, audio: Any = None, text: Optional[str] = None, *,
+                timeout: Optional[float] = None, **unknown: Any) -> Prediction:
+        """One prediction; any subset of modalities (at least one)."""
+        data = encode(image, audio, text, **unknown)
+        return self._infer(self.builder.payload(data), timeout)
+
+    def embed(self, image: Any = None, audio: Any = None, text: Optional[str] = None, **kw: Any) -> Embedding:
+        p = self.predict(image, audio, text, **kw)
+        return Embedding(p.fused_embedding, dict(p.embeddings))
+
+    def predict_batch(self, items: Iterable[dict], *, max_in_flight: int = 8,
+                      timeout: Optional[float] = None) -> list[BatchItem]:
+        """Many predictions with at most ``max_in_flight`` concurrent requests; results keep the
+        input order and carry per-item errors instead of failing the batch."""
+        def one(pair: tuple[int, dict]) -> BatchItem:
+            index, item = pair
+            try:
+                return BatchItem(index, prediction=self.predict(timeout=timeout, **item))
+            except ClientError as e:
+                return BatchItem(index, error=e)
+            except Exception as e:  # noqa: BLE001
+                return BatchItem(index, error=convert(e))
+
+        self.info  # noqa: B018 - fetch once before the threads start
+        with ThreadPoolExecutor(max(1, max_in_flight)) as pool:
+            return list(pool.map(one, enumerate(items)))

@@ -134,12 +134,23 @@ class Client:
         grpc_kw = self.protocol == "grpc"
 
         def attempt(remaining: float) -> Any:
-            kw = {"client_timeout": remaining} if grpc_kw else {}
-            return self._triton().infer(model, inputs, headers=self.headers, **kw)
+            if grpc_kw:
+                return self._triton().infer(model, inputs, headers=self.headers, client_timeout=remaining)
+            if timeout is None:  # the shared client already has network_timeout = self.timeout
+                return self._triton().infer(model, inputs, headers=self.headers)
+            return self._infer_http_once(model, inputs, remaining)
 
         t0 = time.perf_counter()
         result = self._call(attempt, timeout)
         return self.builder.parse(result, data, (time.perf_counter() - t0) * 1000)
+
+    def _infer_http_once(self, model: str, inputs: list, seconds: float) -> Any:
+        """The HTTP client's timeout is fixed at construction; a shorter per-call deadline gets its own."""
+        client = self.module.InferenceServerClient(self.url, network_timeout=seconds, connection_timeout=seconds)
+        try:
+            return client.infer(model, inputs, headers=self.headers)
+        finally:
+            client.close()
 
     def _route(self, data: dict) -> tuple[str, list]:
         if self.preprocess == "client":

@@ -136,7 +136,8 @@ def test_grpc_and_http_agree(server, grpc_client, graph, test_split):
 def test_plain_kserve_v2_json_request(server, graph):
     """No project code and no tritonclient: the JSON a curl user would send."""
     text = graph.ensemble.inputs[2].name
-    probs, label, fused = (t.name for t in graph.ensemble.outputs)
+    probs, fused = (t.name for t in graph.fusion.outputs)
+    label = graph.postprocess.outputs[0].name
     body = {"inputs": [{"name": text, "shape": [1, 1], "datatype": "BYTES", "data": ["the digit 7 written on a card"]}]}
     req = urllib.request.Request(f"http://{server.cfg.http_url}/v2/models/{graph.ensemble.name}/infer",
                                  data=json.dumps(body).encode(), headers={"Content-Type": "application/json"})

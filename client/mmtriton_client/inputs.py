@@ -55,6 +55,19 @@ def audio_bytes(audio: AudioLike) -> Optional[bytes]:
     return data
 
 
+def to_int16(data: np.ndarray) -> np.ndarray:
+    """Float in [-1, 1] or any integer PCM -> int16, scaled (never wrapped)."""
+    if data.dtype.kind == "f":
+        return (np.clip(data, -1.0, 1.0) * 32767.0).astype(np.int16)
+    if data.dtype == np.int16:
+        return data
+    if data.dtype.kind == "i":
+        return (data.astype(np.int64) >> (8 * data.dtype.itemsize - 16)).astype(np.int16)
+    if data.dtype == np.uint8:
+        return ((data.astype(np.int16) - 128) << 8).astype(np.int16)
+    raise InvalidInputError(f"audio samples of dtype {data.dtype} are not supported (use float or integer PCM)")
+
+
 def wav_bytes(samples: np.ndarray, rate: int) -> bytes:
     """Mono or [n, channels] float/int samples -> 16-bit PCM WAV (stdlib only)."""
     if samples.ndim not in (1, 2) or samples.size == 0:
@@ -62,9 +75,7 @@ def wav_bytes(samples: np.ndarray, rate: int) -> bytes:
     if rate < 1000:
         raise InvalidInputError(f"sample rate {rate} is not plausible")
     data = samples if samples.ndim == 2 else samples[:, None]
-    if data.dtype.kind == "f":
-        data = np.clip(data, -1.0, 1.0) * 32767.0
-    pcm = np.asarray(data, dtype=np.int16)
+    pcm = to_int16(data)
     buf = io.BytesIO()
     with wave.open(buf, "wb") as w:
         w.setnchannels(pcm.shape[1])

@@ -28,6 +28,20 @@ def _image_pixels(data: bytes) -> Optional[int]:
     return None
 
 
+def _wav_seconds(data: bytes) -> Optional[float]:
+    """Duration of a PCM WAV from its header (other formats are left to the server)."""
+    import io
+    import wave
+
+    if data[:4] != b"RIFF" or data[8:12] != b"WAVE":
+        return None
+    try:
+        with wave.open(io.BytesIO(data)) as w:
+            return w.getnframes() / float(w.getframerate())
+    except (wave.Error, EOFError, ZeroDivisionError):
+        return None
+
+
 def encode(image: Any = None, audio: Any = None, text: Optional[str] = None, **unknown: Any) -> dict:
     """Encode the user's inputs to bytes and refuse what is wrong whatever the server says."""
     if unknown:
@@ -64,6 +78,10 @@ class RequestBuilder:
         limit = self.info.limits.get(f"{modality}_bytes")
         if limit is not None and len(value) > limit:
             raise InvalidInputError(f"{modality} is {len(value)} bytes; the server accepts at most {int(limit)}")
+        seconds = _wav_seconds(value) if modality == "audio" else None
+        max_seconds = self.info.limits.get("audio_seconds")
+        if seconds is not None and max_seconds is not None and seconds > max_seconds:
+            raise InvalidInputError(f"audio is {seconds:.2f} s long; the server accepts at most {max_seconds:g} s")
         pixels = _image_pixels(value) if modality == "image" else None
         max_pixels = self.info.limits.get("image_pixels")
         if pixels is not None and max_pixels is not None and pixels > max_pixels:

@@ -72,12 +72,16 @@ class BaseModel:
         tensor = pb_utils().get_input_tensor_by_name(request, name)
         return None if tensor is None else tensor.as_numpy()
 
+    # Preprocessing models set this False: an error from a step whose siblings still run wedges
+    # the 2.51 ensemble, so they answer cancelled requests with placeholders instead.
+    reject_cancelled = True
+
     def execute(self, requests: list[Any]) -> list[Any]:
         pb = pb_utils()
         responses: list[Any] = [None] * len(requests)
         items: list[tuple[int, Arrays]] = []
         for i, request in enumerate(requests):
-            if request.is_cancelled():
+            if self.reject_cancelled and request.is_cancelled():
                 responses[i] = pb.InferenceResponse(error=pb.TritonError("request cancelled", pb.TritonError.CANCELLED))
                 continue
             try:

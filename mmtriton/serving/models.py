@@ -7,6 +7,7 @@ request's batch size.
 
 from __future__ import annotations
 
+import logging
 from typing import Any
 
 import numpy as np
@@ -18,6 +19,8 @@ from mmtriton.preprocess.text import TextTokenizer, check_text
 from mmtriton.serving.base import Arrays, BaseModel, pb_utils
 from mmtriton.serving.batching import bytes_rows, pad_axis1, split_rows
 
+log = logging.getLogger(__name__)
+
 
 class _Preprocess(BaseModel):
     """Decodes its own modality. A bad input never becomes an error response here: it becomes
@@ -26,6 +29,7 @@ class _Preprocess(BaseModel):
     step failed while sibling steps of the same request were still running."""
 
     modality = ""
+    reject_cancelled = False
 
     def batch_size(self, request: Any) -> int:
         for t in self.spec.inputs[1:]:
@@ -44,6 +48,9 @@ class _Preprocess(BaseModel):
             return self.decode_rows(own, rows)
         except InvalidInputError as e:
             return self.with_error(self.absent(len(rows)), str(e))
+        except Exception:  # noqa: BLE001 - a decoder bug must not fail this step (see class docstring)
+            log.exception("%s: unexpected error decoding %s", self.spec.name, own)
+            return self.with_error(self.absent(len(rows)), f"{own}: could not be decoded (internal error, see server log)")
 
     def decode_rows(self, own: str, rows: list[bytes]) -> Arrays:
         decoded = []
@@ -109,6 +116,16 @@ class TextPreprocess(_Preprocess):
         return {"texts": np.asarray(decoded, dtype=object)}
 
     def compute(self, items: list[Arrays]) -> list[Arrays]:
+        try:
+            return self._tokenize_all(items)
+        except Exception:  # noqa: BLE001 - never fail a preprocessing step; report per request instead
+            log.exception("%s: tokenisation failed", self.spec.name)
+            own = self.spec.inputs[0].name
+            return [self.with_error(self.absent(len(item["texts"])), f"{own}: could not be tokenised "
+                                    "(internal error, see server log)") if "texts" in item else item
+                    for item in items]
+
+    def _tokenize_all(self, items: list[Arrays]) -> list[Arrays]:
         texts = [t for item in items if "texts" in item for t in item["texts"]]
         if not texts:
             return items

@@ -144,7 +144,8 @@ def _client_parameters(p: Preset, raw: dict[str, TensorSpec], outputs: tuple[Ten
     which modality, the output names, the size limits it should check before sending, and
     the class names."""
     params = {f"input.{m}": t.name for m, t in raw.items()}
-    params.update({f"output.{t.name}": t.name for t in outputs})
+    roles = ("probabilities", "label", "fused_embedding", "image_embedding", "audio_embedding", "text_embedding")
+    params.update({f"output.{role}": t.name for role, t in zip(roles, outputs)})  # role keys are the contract
     params.update({
         "limit.image_bytes": str(p.image.max_bytes), "limit.image_pixels": str(p.image.max_pixels),
         "limit.audio_bytes": str(p.audio.max_bytes), "limit.audio_seconds": f"{p.audio.max_seconds:g}",

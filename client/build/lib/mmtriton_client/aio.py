@@ -26,15 +26,23 @@ class AsyncClient:
         self.sync_module = protocol_module(protocol)  # InferInput classes are shared
         self.policy = RetryPolicy(retries=retries)
         self.preprocess = preprocess
-        self._triton = self.module.InferenceServerClient(self.url)
+        self._client: Any = None  # created inside the event loop (HTTP aio needs a running loop)
         self._info: Optional[ModelInfo] = None
         self._builder: Optional[RequestBuilder] = None
         self._local_pre: Any = None
         if preprocess not in ("server", "client"):
             raise ClientError("preprocess must be 'server' or 'client'")
 
+    @property
+    def _triton(self) -> Any:
+        if self._client is None:
+            self._client = self.module.InferenceServerClient(self.url)
+        return self._client
+
     async def close(self) -> None:
-        await self._triton.close()
+        if self._client is not None:
+            await self._client.close()
+            self._client = None
 
     async def __aenter__(self) -> "AsyncClient":
         return self
@@ -45,14 +53,17 @@ class AsyncClient:
     async def _call(self, fn: Any, timeout: Optional[float] = None) -> Any:
         return await acall_with_retry(fn, self.policy, timeout or self.timeout)
 
-    def _json(self) -> dict:
-        return {"as_json": True} if self.protocol == "grpc" else {}
+    def _kw(self, remaining: float) -> dict:
+        return {"as_json": True, "client_timeout": remaining} if self.protocol == "grpc" else {}
 
     async def is_ready(self) -> bool:
-        try:
+        async def check() -> bool:
             return bool(await self._triton.is_server_ready(headers=self.headers)) and \
                 bool(await self._triton.is_model_ready(self.model, headers=self.headers))
-        except Exception:  # noqa: BLE001
+
+        try:
+            return await asyncio.wait_for(check(), timeout=min(self.timeout, 5.0))
+        except Exception:  # noqa: BLE001 - "not ready" is the answer for any failure here
             return False
 
     async def wait_until_ready(self, timeout: float = 60.0, interval: float = 0.25) -> None:
@@ -64,11 +75,11 @@ class AsyncClient:
         raise DeadlineExceededError(f"{self.model} at {self.url} was not ready within {timeout:g} s")
 
     async def metadata(self) -> dict:
-        return await self._call(lambda _: self._triton.get_model_metadata(self.model, headers=self.headers, **self._json()))
+        return await self._call(lambda r: self._triton.get_model_metadata(self.model, headers=self.headers, **self._kw(r)))
 
     async def info(self) -> ModelInfo:
         if self._info is None:
-            raw = await self._call(lambda _: self._triton.get_model_config(self.model, headers=self.headers, **self._json()))
+            raw = await self._call(lambda r: self._triton.get_model_config(self.model, headers=self.headers, **self._kw(r)))
             self._info = ModelInfo.from_config(config_dict(raw))
             self._builder = RequestBuilder(self._info)
         return self._info

@@ -63,6 +63,21 @@ def manifest_items(path: Path) -> Iterator[tuple[str, dict]]:
         yield str(row.get("id", n)), item
 
 
+def _positive(value: str) -> int:
+    n = int(value)
+    if n < 1:
+        raise argparse.ArgumentTypeError("must be >= 1")
+    return n
+
+
+def read_items(args: argparse.Namespace) -> list[tuple[str, dict]]:
+    """Folder or manifest rows; unreadable input is the user's to fix (exit 2)."""
+    try:
+        return list(folder_items(args.folder) if args.folder else manifest_items(args.manifest))
+    except (OSError, ValueError, KeyError) as e:
+        raise InvalidInputError(f"cannot read {args.folder or args.manifest}: {e}") from e
+
+
 def parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="mmtriton-client", description="Call the triton-multimodal service.")
     sub = p.add_subparsers(dest="command", required=True)
@@ -74,7 +89,7 @@ def parser() -> argparse.ArgumentParser:
     pr.add_argument("--manifest", type=Path, help="predict every row of a JSONL manifest")
     pr.add_argument("--json", action="store_true", help="print JSON (one object per line for many)")
     pr.add_argument("--timeout", type=float, default=30.0)
-    pr.add_argument("--concurrency", type=int, default=8)
+    pr.add_argument("--concurrency", type=_positive, default=8)
     return p
 
 
@@ -108,8 +123,7 @@ def main(argv: Optional[list[str]] = None) -> int:
     with Client(args.url, protocol=args.protocol, timeout=args.timeout) as client:
         try:
             if args.folder or args.manifest:
-                items = list(folder_items(args.folder) if args.folder else manifest_items(args.manifest))
-                return predict_many(client, items, args)
+                return predict_many(client, read_items(args), args)
             return predict_one(client, args)
         except ClientError as e:
             print(f"error: {e}", file=sys.stderr)

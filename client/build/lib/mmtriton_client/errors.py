@@ -32,23 +32,36 @@ class InferenceError(ClientError):
     """The server failed the request for another reason."""
 
 
-_UNAVAILABLE = ("UNAVAILABLE", "503", "failed to connect", "connection refused", "connect call failed",
-                "cannot connect", "name resolution", "connection reset", "broken pipe")
-_DEADLINE = ("DEADLINE_EXCEEDED", "deadline exceeded", "timed out", "timeout")
+_BY_STATUS = {
+    "StatusCode.INVALID_ARGUMENT": InvalidInputError, "400": InvalidInputError,
+    "StatusCode.UNAVAILABLE": ServerUnavailableError, "503": ServerUnavailableError,
+    "StatusCode.DEADLINE_EXCEEDED": DeadlineExceededError, "504": DeadlineExceededError,
+}
+_UNAVAILABLE = ("failed to connect", "connection refused", "connect call failed", "cannot connect",
+                "name resolution", "connection reset", "broken pipe")
+_DEADLINE = ("deadline exceeded", "timed out")
 
 
 def convert(error: BaseException) -> ClientError:
-    """Map a tritonclient / transport exception to our tree (call as ``raise convert(e) from e``)."""
+    """Map a tritonclient / transport exception to our tree (call as ``raise convert(e) from e``).
+
+    The status code decides; the exception type next; message keywords only when neither says.
+    """
     if isinstance(error, ClientError):
         return error
     status, text = _describe(error)
-    blob = f"{status} {text}".lower()
-    if "invalid_argument" in blob or status == "400":
-        return InvalidInputError(text)
-    if isinstance(error, (TimeoutError, socket.timeout)) or any(k.lower() in blob for k in _DEADLINE):
+    if status in _BY_STATUS:
+        return _BY_STATUS[status](text)
+    if isinstance(error, (TimeoutError, socket.timeout)):
         return DeadlineExceededError(text or "request timed out")
-    if isinstance(error, (ConnectionError, OSError)) or any(k.lower() in blob for k in _UNAVAILABLE):
+    if isinstance(error, (ConnectionError, OSError)):
         return ServerUnavailableError(text or "server unavailable")
+    if not status or status == "None":
+        lowered = text.lower()
+        if any(k in lowered for k in _UNAVAILABLE):
+            return ServerUnavailableError(text)
+        if any(k in lowered for k in _DEADLINE):
+            return DeadlineExceededError(text)
     return InferenceError(text or repr(error))
 
 

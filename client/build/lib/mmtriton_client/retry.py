@@ -10,9 +10,9 @@ import asyncio
 import random
 import time
 from dataclasses import dataclass
-from typing import Awaitable, Callable, TypeVar
+from typing import Awaitable, Callable, NoReturn, Optional, TypeVar
 
-from mmtriton_client.errors import DeadlineExceededError, ServerUnavailableError, convert
+from mmtriton_client.errors import ClientError, DeadlineExceededError, ServerUnavailableError, convert
 
 T = TypeVar("T")
 
@@ -28,9 +28,17 @@ class RetryPolicy:
         return random.uniform(0, min(self.max_backoff_s, self.backoff_s * (2 ** attempt)))
 
 
+def _give_up(deadline_s: float, last: Optional[tuple[ClientError, BaseException]]) -> NoReturn:
+    """Out of time: an unreachable server stays ServerUnavailableError, whatever the backoff left."""
+    if last is not None:
+        raise last[0] from last[1]
+    raise DeadlineExceededError(f"no answer within the {deadline_s:g} s deadline")
+
+
 def call_with_retry(fn: Callable[[float], T], policy: RetryPolicy, deadline_s: float) -> T:
     """``fn(remaining_seconds)``; converts errors and retries unavailable ones until the deadline."""
     end = time.monotonic() + deadline_s
+    last = None
     for attempt in range(policy.retries + 1):
         remaining = end - time.monotonic()
         if remaining <= 0:
@@ -41,12 +49,14 @@ def call_with_retry(fn: Callable[[float], T], policy: RetryPolicy, deadline_s: f
             error = convert(e)
             if not isinstance(error, ServerUnavailableError) or attempt == policy.retries:
                 raise error from e
+            last = (error, e)
             time.sleep(min(policy.delay(attempt), max(0.0, end - time.monotonic())))
-    raise DeadlineExceededError(f"no answer within the {deadline_s:g} s deadline")
+    _give_up(deadline_s, last)
 
 
 async def acall_with_retry(fn: Callable[[float], Awaitable[T]], policy: RetryPolicy, deadline_s: float) -> T:
     end = time.monotonic() + deadline_s
+    last = None
     for attempt in range(policy.retries + 1):
         remaining = end - time.monotonic()
         if remaining <= 0:
@@ -59,5 +69,6 @@ async def acall_with_retry(fn: Callable[[float], Awaitable[T]], policy: RetryPol
             error = convert(e)
             if not isinstance(error, ServerUnavailableError) or attempt == policy.retries:
                 raise error from e
+            last = (error, e)
             await asyncio.sleep(min(policy.delay(attempt), max(0.0, end - time.monotonic())))
-    raise DeadlineExceededError(f"no answer within the {deadline_s:g} s deadline")
+    _give_up(deadline_s, last)

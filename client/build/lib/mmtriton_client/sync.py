@@ -58,6 +58,7 @@ class Client:
         self._local = threading.local()
         self._clients: list = []
         self._lock = threading.Lock()
+        self._pool: Optional[ThreadPoolExecutor] = None
         self._info: Optional[ModelInfo] = None
         self._builder: Optional[RequestBuilder] = None
         self._local_pre: Any = None
@@ -66,7 +67,10 @@ class Client:
 
     # -- connection ---------------------------------------------------------------------------
     def _triton(self) -> Any:
-        """One tritonclient per thread: the HTTP client is not thread-safe."""
+        """gRPC: one shared client (thread-safe). HTTP: one per thread, since its client is not;
+        ``predict_batch`` reuses one long-lived pool, so their number stays bounded."""
+        if self.protocol == "grpc" and self._clients:
+            return self._clients[0]
         client = getattr(self._local, "client", None)
         if client is None:
             kwargs = {"network_timeout": self.timeout, "connection_timeout": self.timeout} if self.protocol == "http" else {}
@@ -77,6 +81,9 @@ class Client:
         return client
 
     def close(self) -> None:
+        if self._pool is not None:
+            self._pool.shutdown(wait=True)
+            self._pool = None
         with self._lock:
             clients, self._clients = self._clients, []
         for client in clients:
@@ -95,8 +102,9 @@ class Client:
     # -- health and metadata ------------------------------------------------------------------
     def is_ready(self) -> bool:
         try:
-            return bool(self._triton().is_server_ready(headers=self.headers)) and \
-                bool(self._triton().is_model_ready(self.model, headers=self.headers))
+            kw = {"client_timeout": min(self.timeout, 5.0)} if self.protocol == "grpc" else {}
+            return bool(self._triton().is_server_ready(headers=self.headers, **kw)) and \
+                bool(self._triton().is_model_ready(self.model, headers=self.headers, **kw))
         except Exception:  # noqa: BLE001 - "not ready" is the answer for any failure here
             return False
 
@@ -110,15 +118,16 @@ class Client:
 
     def metadata(self) -> dict:
         """The ensemble's KServe metadata (inputs, outputs, versions) as a dict."""
-        return self._call(lambda _: self._triton().get_model_metadata(self.model, headers=self.headers, **self._json()))
+        return self._call(lambda r: self._triton().get_model_metadata(self.model, headers=self.headers, **self._kw(r)))
 
-    def _json(self) -> dict:
-        return {"as_json": True} if self.protocol == "grpc" else {}
+    def _kw(self, remaining: float) -> dict:
+        """gRPC takes a per-call deadline and returns protobufs unless asked for JSON."""
+        return {"as_json": True, "client_timeout": remaining} if self.protocol == "grpc" else {}
 
     @property
     def info(self) -> ModelInfo:
         if self._info is None:
-            raw = self._call(lambda _: self._triton().get_model_config(self.model, headers=self.headers, **self._json()))
+            raw = self._call(lambda r: self._triton().get_model_config(self.model, headers=self.headers, **self._kw(r)))
             self._info = ModelInfo.from_config(config_dict(raw))
             self._builder = RequestBuilder(self._info)
         return self._info
@@ -134,12 +143,23 @@ class Client:
         grpc_kw = self.protocol == "grpc"
 
         def attempt(remaining: float) -> Any:
-            kw = {"client_timeout": remaining} if grpc_kw else {}
-            return self._triton().infer(model, inputs, headers=self.headers, **kw)
+            if grpc_kw:
+                return self._triton().infer(model, inputs, headers=self.headers, client_timeout=remaining)
+            if timeout is None:  # the shared client already has network_timeout = self.timeout
+                return self._triton().infer(model, inputs, headers=self.headers)
+            return self._infer_http_once(model, inputs, remaining)
 
         t0 = time.perf_counter()
         result = self._call(attempt, timeout)
         return self.builder.parse(result, data, (time.perf_counter() - t0) * 1000)
+
+    def _infer_http_once(self, model: str, inputs: list, seconds: float) -> Any:
+        """The HTTP client's timeout is fixed at construction; a shorter per-call deadline gets its own."""
+        client = self.module.InferenceServerClient(self.url, network_timeout=seconds, connection_timeout=seconds)
+        try:
+            return client.infer(model, inputs, headers=self.headers)
+        finally:
+            client.close()
 
     def _route(self, data: dict) -> tuple[str, list]:
         if self.preprocess == "client":
@@ -174,5 +194,12 @@ class Client:
                 return BatchItem(index, error=convert(e))
 
         self.info  # noqa: B018 - fetch once before the threads start
-        with ThreadPoolExecutor(max(1, max_in_flight)) as pool:
-            return list(pool.map(one, enumerate(items)))
+        return list(self._executor(max_in_flight).map(one, enumerate(items)))
+
+    def _executor(self, size: int) -> ThreadPoolExecutor:
+        size = max(1, size)
+        if self._pool is None or self._pool._max_workers != size:
+            if self._pool is not None:
+                self._pool.shutdown(wait=True)
+            self._pool = ThreadPoolExecutor(size, thread_name_prefix="mmtriton-client")
+        return self._pool

@@ -21,8 +21,7 @@ class Prediction:
     fused_embedding: np.ndarray
     modalities: tuple[str, ...]
     embeddings: dict = field(default_factory=dict)  # per-modality embeddings when the server returns them
-    server_time_ms: Optional[float] = None
-    latency_ms: Optional[float] = None
+    latency_ms: Optional[float] = None  # client-measured, retries included
 
     @property
     def confidence(self) -> float:

@@ -90,9 +90,17 @@ def test_async_client_matches_sync(server, samples, protocol):
     folder, rows = samples
 
     async def run():
-        async with AsyncClient(url(server, protocol), protocol=protocol) as client:
-            assert await client.is_ready()
+        async with AsyncClient(url(server, protocol), protocol=protocol) as client, \
+                AsyncClient(url(server, protocol), protocol=protocol, preprocess="client") as local:
+            await client.wait_until_ready(timeout=10)
+            assert await client.metadata()
+            emb = await client.embed(**_files(folder, rows[0]))
+            assert set(emb.per_modality) == {"image", "audio", "text"}
             single = await client.predict(**_files(folder, rows[0]))
+            local_single = await local.predict(**_files(folder, rows[0]))
+            assert np.max(np.abs(single.probabilities - local_single.probabilities)) <= 1e-5
+            with pytest.raises(DeadlineExceededError):
+                await client.predict(**_files(folder, rows[0]), timeout=0.0005)
             batch = await client.predict_batch([_files(folder, s) for s in rows[:32]], max_in_flight=32)
             with pytest.raises(InvalidInputError, match="not a decodable image"):
                 await client.predict(image=b"\x89PNG broken")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -19,7 +20,9 @@ def test_client_installs_alone_and_imports_nothing_heavy(tmp_path):
     pip = [str(venv / "bin" / "python"), "-m", "pip", "--disable-pip-version-check", "-q"]
     constraints = tmp_path / "constraints.txt"
     constraints.write_text("tritonclient==2.51.0\nnumpy<2\n")  # the versions this project pins
-    subprocess.run(pip + ["install", "-c", str(constraints), str(ROOT / "client")], check=True, timeout=600)
+    source = tmp_path / "client"  # a copy, so pip's build folders never land in the checkout
+    shutil.copytree(ROOT / "client", source, ignore=shutil.ignore_patterns("build", "*.egg-info", "__pycache__"))
+    subprocess.run(pip + ["install", "-c", str(constraints), str(source)], check=True, timeout=600)
     freeze = subprocess.run(pip + ["freeze"], check=True, capture_output=True, text=True).stdout.lower()
     for heavy in ("torch", "onnxruntime", "librosa", "pillow", "mmtriton=="):
         assert heavy not in freeze, f"{heavy} was installed with the client"

@@ -31,7 +31,8 @@ def serving_modules(model: MultimodalModel, graph: ModelGraph) -> dict[str, nn.M
             graph.text_encoder.name: model.text, graph.fusion.name: FusionServing(model.fusion)}
 
 
-def _export_dims(spec: ModelSpec) -> tuple[dict[str, dict[int, torch.export.Dim]], dict[str, torch.export.Dim]]:
+def _export_dims(spec: ModelSpec) -> dict[str, dict[int, torch.export.Dim]]:
+    """torch.export dynamic shapes per input; inputs sharing a spec Dim share one export Dim."""
     batch = torch.export.Dim("batch", min=1, max=spec.max_batch_size)
     named: dict[str, torch.export.Dim] = {"batch": batch}
     shapes = {}
@@ -41,7 +42,7 @@ def _export_dims(spec: ModelSpec) -> tuple[dict[str, dict[int, torch.export.Dim]
             named.setdefault(d.name, torch.export.Dim(d.name, min=d.min, max=d.max))
             axes[axis] = named[d.name]
         shapes[t.name] = axes
-    return shapes, named
+    return shapes
 
 
 def example_inputs(spec: ModelSpec, batch: int = TRACE_BATCH, seed: int = 0) -> dict[str, np.ndarray]:
@@ -85,7 +86,7 @@ def export_onnx(module: nn.Module, spec: ModelSpec, path: Path) -> Path:
     module = module.eval()
     inputs = example_inputs(spec)
     args = tuple(torch.from_numpy(inputs[n]) for n in spec.input_names)
-    shapes, _ = _export_dims(spec)
+    shapes = _export_dims(spec)
     path.parent.mkdir(parents=True, exist_ok=True)
     try:
         with warnings.catch_warnings(), torch.no_grad():

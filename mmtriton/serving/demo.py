@@ -3,7 +3,6 @@ HTTP with the official tritonclient, print each prediction with its latency, sto
 
 from __future__ import annotations
 
-import time
 from pathlib import Path
 
 from rich.console import Console
@@ -12,6 +11,7 @@ from rich.table import Table
 from mmtriton.data.generate import Sample, read_manifest
 from mmtriton.errors import ServerError
 from mmtriton.paths import Artifacts
+from mmtriton.serving.check import payload
 from mmtriton.serving.process import EmbeddedServer
 from mmtriton.serving.server import ServerConfig, free_port
 from mmtriton.spec import get_graph
@@ -32,12 +32,6 @@ def demo_samples(manifest: Path) -> list[tuple[Sample, tuple[str, ...]]]:
             for i, subset in zip(range(0, 10 * len(SUBSETS), 11), SUBSETS)]
 
 
-def _payload(folder: Path, sample: Sample, subset: tuple[str, ...]) -> dict:
-    return {"image": (folder / sample.image).read_bytes() if "image" in subset else None,
-            "audio": (folder / sample.audio).read_bytes() if "audio" in subset else None,
-            "text": sample.text if "text" in subset else None}
-
-
 def run_demo_requests(art: Artifacts, preset: str, repository: Path, console: Console) -> None:
     """Start the server, predict held-out samples through the client SDK over both protocols, stop."""
     from mmtriton_client import Client, ClientError
@@ -53,7 +47,7 @@ def run_demo_requests(art: Artifacts, preset: str, repository: Path, console: Co
             with Client(url, protocol=protocol, timeout=30) as client:
                 for sample, subset in demo_samples(art.manifest("test")):
                     try:
-                        p = client.predict(**_payload(folder, sample, subset))
+                        p = client.predict(**payload(folder, sample, subset))
                     except ClientError as e:
                         raise ServerError(f"{name} request failed: {e}\n{server.log_tail()}") from e
                     table.add_row(name, "+".join(subset), graph.class_names[sample.label], p.label,

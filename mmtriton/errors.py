@@ -39,3 +39,7 @@ class RepositoryError(MMTritonError):
 
 class ServerError(MMTritonError):
     """The embedded Triton server cannot start, is not ready in time, or a port is taken."""
+
+
+class BenchError(MMTritonError):
+    """A benchmark cannot run or measure: server unreachable, perf_analyzer failed or unstable."""

@@ -19,7 +19,8 @@ LOG_FLOOR = 1e-6
 _MAX_CHANNELS = 8
 
 
-def _check_header(data: bytes, cfg: AudioConfig) -> None:
+def _check_header(data: bytes, cfg: AudioConfig):
+    """The file's header (soundfile ``_SoundFileInfo``), refused before any decoding work."""
     import soundfile as sf
 
     try:
@@ -33,6 +34,7 @@ def _check_header(data: bytes, cfg: AudioConfig) -> None:
         raise InvalidInputError(f"audio is {seconds:.2f} s long; the limit is {cfg.max_seconds:g} s")
     if seconds < cfg.min_seconds:
         raise InvalidInputError(f"audio is {seconds:.3f} s long; the minimum is {cfg.min_seconds:g} s")
+    return info
 
 
 def decode_audio(data: bytes, cfg: AudioConfig) -> np.ndarray:
@@ -47,12 +49,17 @@ def decode_audio(data: bytes, cfg: AudioConfig) -> np.ndarray:
     if len(data) > cfg.max_bytes:
         raise InvalidInputError(f"audio is {len(data)} bytes; the limit is {cfg.max_bytes}")
     data = bytes(data)
-    _check_header(data, cfg)
+    info = _check_header(data, cfg)
+    # 16-bit PCM: libsndfile's int16 read + one scale is 8x faster than its float conversion
+    # and gives the same values (it divides by 32768 too).
+    pcm16 = info.subtype == "PCM_16"
     try:
-        samples, rate = sf.read(io.BytesIO(data), dtype="float32", always_2d=True)
+        samples, rate = sf.read(io.BytesIO(data), dtype="int16" if pcm16 else "float32", always_2d=True)
     except (RuntimeError, sf.LibsndfileError, ValueError) as e:
         raise InvalidInputError(f"audio could not be decoded (truncated or corrupt?): {e}") from e
-    return _finish(samples.mean(axis=1, dtype=np.float32), rate, cfg, soxr)
+    mono = samples[:, 0] if samples.shape[1] == 1 else samples.mean(axis=1, dtype=np.float32)
+    mono = mono.astype(np.float32) * np.float32(1 / 32768) if pcm16 else mono
+    return _finish(mono, rate, cfg, soxr)
 
 
 def _finish(mono: np.ndarray, rate: int, cfg: AudioConfig, soxr) -> np.ndarray:
@@ -72,6 +79,7 @@ class LogMel:
 
     def __init__(self, cfg: AudioConfig) -> None:
         import librosa
+        import scipy.fft
         import scipy.signal
 
         self.cfg = cfg
@@ -79,14 +87,15 @@ class LogMel:
             sr=cfg.sample_rate, n_fft=cfg.n_fft, n_mels=cfg.n_mels, fmin=cfg.fmin, fmax=cfg.fmax
         ).astype(np.float32)
         self.window = scipy.signal.get_window("hann", cfg.n_fft, fftbins=True).astype(np.float32)
+        self._rfft = scipy.fft.rfft  # single precision (numpy's rfft computes in float64: 2.4x slower)
 
     def power_spectrogram(self, samples: np.ndarray) -> np.ndarray:
         """|STFT|^2 as [T, n_fft // 2 + 1], matching librosa.stft(center=True, pad_mode='reflect')."""
         pad = self.cfg.n_fft // 2
         padded = np.pad(samples, (pad, pad), mode="reflect")
         frames = np.lib.stride_tricks.sliding_window_view(padded, self.cfg.n_fft)[:: self.cfg.hop_length]
-        spec = np.fft.rfft(frames * self.window, axis=-1)
-        return (spec.real ** 2 + spec.imag ** 2).astype(np.float32)
+        spec = self._rfft(frames * self.window, axis=-1, workers=1)  # float32 in, complex64 out
+        return (spec.real ** 2 + spec.imag ** 2).astype(np.float32, copy=False)
 
     def __call__(self, samples: np.ndarray) -> np.ndarray:
         """Mono samples at the spec's rate -> float32 [T, n_mels] natural-log mel energies."""

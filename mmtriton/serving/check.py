@@ -6,7 +6,7 @@ from __future__ import annotations
 import itertools
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
-from typing import Any, Sequence
+from typing import Any, Optional, Sequence
 
 import numpy as np
 
@@ -35,17 +35,21 @@ def offline_probabilities(model: Any, pre: Any, folder: Path, samples: Sequence[
     """PyTorch on the same bytes, one sample at a time (no batching effects)."""
     import torch
 
-    graph = pre.graph
     out = []
     with torch.no_grad():
         for s in samples:
             p = payload(folder, s, subset)
-            out.append(_offline_one(model, pre, graph, p, torch))
+            out.append(eager_probabilities(model, pre, **p))
     return np.stack(out)
 
 
-def _offline_one(model: Any, pre: Any, graph: ModelGraph, p: dict, torch: Any) -> np.ndarray:
-    t = {k: torch.from_numpy(v) for k, v in sample_tensors(pre, p["image"], p["audio"], p["text"]).items()}
+def eager_probabilities(model: Any, pre: Any, image: Optional[bytes], audio: Optional[bytes],
+                        text: Optional[str]) -> np.ndarray:
+    """One sample through the shared preprocessing and the PyTorch model (call under no_grad)."""
+    import torch
+
+    graph: ModelGraph = pre.graph
+    t = {k: torch.from_numpy(v) for k, v in sample_tensors(pre, image, audio, text).items()}
 
     def args(spec: Any) -> list:
         return [t[name] for name in spec.input_names]

@@ -6,25 +6,19 @@ writes a tensor name as a string literal.
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass
 from functools import lru_cache
 
 from mmtriton.errors import SpecError
 from mmtriton.spec.dtypes import DType
 from mmtriton.spec.presets import CLASS_NAMES, Preset, get_preset
+from mmtriton.spec.serving import load_serving_defaults
 from mmtriton.spec.tensors import BatchingSpec, Dim, EnsembleSpec, EnsembleStep, ModelSpec, TensorSpec
 
-# Dynamic batching and queue policy per model (written into every config.pbtxt).
-SERVING_DEFAULTS: dict[str, BatchingSpec] = {
-    "image_preprocess": BatchingSpec(dynamic=False, instances=2),
-    "audio_preprocess": BatchingSpec(dynamic=False, instances=1),
-    "text_preprocess": BatchingSpec(dynamic=False, instances=1),
-    "image_encoder": BatchingSpec(preferred_batch_sizes=(4, 8), max_queue_delay_us=1000, instances=1),
-    "audio_encoder": BatchingSpec(preferred_batch_sizes=(4, 8), max_queue_delay_us=1000, instances=1),
-    "text_encoder": BatchingSpec(preferred_batch_sizes=(8, 16), max_queue_delay_us=1000, instances=1),
-    "fusion": BatchingSpec(preferred_batch_sizes=(8, 16), max_queue_delay_us=500, instances=1),
-    "postprocess": BatchingSpec(dynamic=False, instances=1),
-}
+# Dynamic batching, queue policy and instances per model (written into every config.pbtxt);
+# tuned on the target machine by `mmtriton bench --full`, which rewrites the JSON file.
+SERVING_DEFAULTS: dict[str, BatchingSpec] = load_serving_defaults()
 
 
 @dataclass(frozen=True)
@@ -74,6 +68,17 @@ class ModelGraph:
 
     def error(self, modality: str) -> TensorSpec:
         return self.preprocess(modality).outputs[-1]
+
+    def with_batching(self, overrides: dict[str, BatchingSpec]) -> "ModelGraph":
+        """The same graph with other serving policies (tuning sweeps, the no-batching baseline)."""
+        roles = {f.name: getattr(self, f.name) for f in dataclasses.fields(self)
+                 if isinstance(getattr(self, f.name), ModelSpec)}
+        unknown = set(overrides) - {m.name for m in roles.values()}
+        if unknown:
+            raise SpecError(f"no model(s) named {sorted(unknown)} in preset {self.preset.name!r}")
+        changed = {role: dataclasses.replace(m, batching=overrides[m.name])
+                   for role, m in roles.items() if m.name in overrides}
+        return dataclasses.replace(self, **changed)
 
     def model(self, name: str) -> ModelSpec:
         for m in self.models:

@@ -1,0 +1,46 @@
+"""Serving policy per model (dynamic batching, queue bounds, instances), kept in
+``serving_defaults.json`` beside this file so that ``mmtriton bench --full`` can write the
+winners of its tuning sweep back into the spec; every generated config.pbtxt reads it."""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+from pathlib import Path
+from typing import Any, Mapping
+
+from mmtriton.errors import SpecError
+from mmtriton.spec.tensors import BatchingSpec
+
+DEFAULTS_PATH = Path(__file__).with_name("serving_defaults.json")
+_FIELDS = {f.name for f in dataclasses.fields(BatchingSpec)}
+
+
+def batching_from_dict(raw: Mapping[str, Any]) -> BatchingSpec:
+    unknown = set(raw) - _FIELDS
+    if unknown:
+        raise SpecError(f"unknown batching field(s) {sorted(unknown)}; known: {sorted(_FIELDS)}")
+    values = dict(raw)
+    if "preferred_batch_sizes" in values:
+        values["preferred_batch_sizes"] = tuple(values["preferred_batch_sizes"])
+    return BatchingSpec(**values)
+
+
+def batching_to_dict(spec: BatchingSpec) -> dict[str, Any]:
+    out = dataclasses.asdict(spec)
+    out["preferred_batch_sizes"] = list(spec.preferred_batch_sizes)
+    return out
+
+
+def load_serving_defaults(path: Path = DEFAULTS_PATH) -> dict[str, BatchingSpec]:
+    try:
+        raw = json.loads(path.read_text())
+    except (OSError, json.JSONDecodeError) as e:
+        raise SpecError(f"cannot read serving defaults {path}: {e}") from e
+    return {name: batching_from_dict(v) for name, v in raw["models"].items()}
+
+
+def save_serving_defaults(defaults: Mapping[str, BatchingSpec], evidence: str, path: Path = DEFAULTS_PATH) -> None:
+    """Write the defaults with a pointer to the measurement that chose them."""
+    doc = {"evidence": evidence, "models": {n: batching_to_dict(b) for n, b in sorted(defaults.items())}}
+    path.write_text(json.dumps(doc, indent=2) + "\n")

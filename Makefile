@@ -5,7 +5,7 @@ PRESET ?= demo
 export HF_HUB_OFFLINE := 1
 export NUMBA_CACHE_DIR := $(CURDIR)/.numba_cache
 
-.PHONY: setup demo test data train export parity repo serve spec clean
+.PHONY: setup demo test bench data train export parity repo serve spec clean
 
 setup:
 	@bash scripts/setup.sh
@@ -15,6 +15,10 @@ demo: setup
 
 test: setup
 	$(VENV)/bin/python -m pytest
+
+# Benchmarks (after `make demo`): quick by default, FULL=1 for every model, c=1..32 and tuning.
+bench: setup
+	$(MM) bench --preset $(PRESET) $(if $(FULL),--full)
 
 data: setup
 	$(MM) data

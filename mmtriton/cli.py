@@ -6,6 +6,7 @@ import json
 import logging
 import os
 import shutil
+import sys
 from pathlib import Path
 from typing import Optional
 
@@ -271,6 +272,47 @@ def demo(preset: str = PresetOpt,
             run_demo_requests(art, preset, repository, console)
     except MMTritonError as e:
         fail(e)
+
+
+@app.command()
+def bench(preset: str = PresetOpt,
+          full: bool = typer.Option(False, "--full", help="Every model, c=1..32, tuning sweep (about 40 min on 2 cores)."),
+          name: Optional[str] = typer.Option(None, help="Report name: benchmarks/results/<name>.md (default quick/full)."),
+          url: Optional[str] = typer.Option(None, help="Measure a running server (gRPC host:port) instead of starting one."),
+          http_url: Optional[str] = typer.Option(None, help="Its HTTP host:port (default: gRPC port - 1)."),
+          out: Path = typer.Option(Path("benchmarks/results"), help="Where reports go."),
+          items: Optional[int] = typer.Option(None, help="Held-out items in the workload."),
+          levels: Optional[str] = typer.Option(None, help="Concurrency levels, e.g. 1,4,8.")) -> None:
+    """perf_analyzer sweeps with real held-out inputs against the in-process floor, a FastAPI +
+    PyTorch eager service and Triton without dynamic batching; writes markdown, CSV and plots."""
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+    from mmtriton.bench.plan import make_plan
+    from mmtriton.bench.report import write_report
+    from mmtriton.bench.run import ensure_artifacts, run_bench
+    from mmtriton.bench.tracker import Tracker
+
+    art = Artifacts.default()
+    lv = tuple(int(x) for x in levels.split(",")) if levels else None
+    if url and not http_url:
+        host, _, port = url.rpartition(":")
+        http_url = f"{host}:{int(port) - 1}"
+    plan = make_plan(full, name, preset=preset, url=url, http_url=http_url, out_dir=out, items=items, levels=lv)
+    command = "make bench FULL=1" if full and not (name or url or items or levels) else \
+        ("make bench" if not (full or name or url or items or levels) else "mmtriton bench " + " ".join(sys.argv[2:]))
+    columns = (TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn())
+    try:
+        ensure_artifacts(art, preset)
+        with Progress(*columns, console=console) as progress:
+            res = run_bench(plan, art, Tracker(progress))
+        path = write_report(res, command)
+    except MMTritonError as e:
+        fail(e)
+    from mmtriton.bench.goals import evaluate
+
+    for g in evaluate(res):
+        console.print(f"{'met' if g.met else 'MISSED' if g.met is False else 'n/a':>6}  {g.name}: {g.measured}")
+    console.print(f"report: {path}")
 
 
 if __name__ == "__main__":

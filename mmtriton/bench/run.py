@@ -1,0 +1,187 @@
+"""One benchmark run: workload -> preprocessing per core -> in-process floor -> (tuning) ->
+Triton sweeps -> FastAPI eager baseline -> Triton without dynamic batching -> report.
+
+Everything runs on the same machine, one system at a time, on the same items.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import os
+import subprocess
+import sys
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Optional
+
+from mmtriton.bench.floor import FloorResult, Pipeline, measure_batches, measure_processes
+from mmtriton.bench.inputdata import TensorSource, write_input_data
+from mmtriton.bench.loadgen import LoadResult, sweep_fastapi, sweep_triton_sdk
+from mmtriton.bench.perf import PerfPoint, PerfSettings, run_point
+from mmtriton.bench.plan import BenchPlan
+from mmtriton.bench.servers import check_reachable, no_batching, serving, write_variant
+from mmtriton.bench.tracker import Tracker
+from mmtriton.bench.tuning import Trial, tune
+from mmtriton.bench.workload import describe, load_items
+from mmtriton.errors import BenchError
+from mmtriton.paths import Artifacts
+from mmtriton.spec.graph import ModelGraph
+
+log = logging.getLogger(__name__)
+ONE_THREAD = {k: "1" for k in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS", "RAYON_NUM_THREADS")}
+
+
+@dataclass
+class Results:
+    plan: BenchPlan
+    workload: dict
+    preproc: dict = field(default_factory=dict)
+    floor: list[FloorResult] = field(default_factory=list)
+    floor_multi: Optional[FloorResult] = None
+    perf: list[PerfPoint] = field(default_factory=list)
+    perf_nobatch: list[PerfPoint] = field(default_factory=list)
+    loadgen: list[LoadResult] = field(default_factory=list)
+    trials: list[Trial] = field(default_factory=list)
+    policy: dict = field(default_factory=dict)
+    notes: list[str] = field(default_factory=list)
+
+
+def run_preproc(plan: BenchPlan, art: Artifacts) -> dict:
+    """Per-core preprocessing in a child process with every thread pool at one thread."""
+    cmd = [sys.executable, "-m", "mmtriton.bench.preproc", "--preset", plan.preset,
+           "--manifest", str(art.manifest("test")), "--seconds", str(plan.preproc_seconds)]
+    proc = subprocess.run(cmd, capture_output=True, text=True, env={**os.environ, **ONE_THREAD}, timeout=600)
+    if proc.returncode != 0:
+        raise BenchError(f"preprocessing benchmark failed:\n{proc.stderr[-1500:]}")
+    return json.loads(proc.stdout.strip().splitlines()[-1])
+
+
+def run_floor(plan: BenchPlan, graph: ModelGraph, onnx_dir: Path, items: list, res: Results, tr: Tracker) -> None:
+    tr.stage("in-process floor", 2)
+    res.floor = measure_batches(Pipeline(graph, onnx_dir, threads=1), items, plan.floor_seconds)
+    tr.advance()
+    best = max(res.floor, key=lambda r: r.throughput)
+    res.floor_multi = measure_processes(graph, onnx_dir, items, best.batch, plan.floor_seconds * 2)
+    tr.advance()
+
+
+def models_to_measure(plan: BenchPlan, graph: ModelGraph) -> list[tuple[str, str]]:
+    """(model, shared memory) pairs: tensor-input models also go through system shared memory."""
+    if not plan.every_model:
+        return [(graph.ensemble.name, "none")]
+    raw = [graph.ensemble.name] + [m.name for m in (graph.image_preprocess, graph.audio_preprocess, graph.text_preprocess)]
+    tensor = [graph.tensor_ensemble.name] + [m.name for m in graph.encoders + (graph.fusion, graph.postprocess)]
+    return [(m, "none") for m in raw] + [(m, shm) for m in tensor for shm in ("none", "system")]
+
+
+def perf_sweep(plan: BenchPlan, graph: ModelGraph, grpc_url: str, http_url: str, data: dict[str, Path],
+               work: Path, tr: Tracker, pairs: list[tuple[str, str]], protocols: tuple[str, ...]) -> list[PerfPoint]:
+    points = []
+    jobs = [(m, shm, proto) for m, shm in pairs for proto in protocols if not (shm == "system" and proto == "http")]
+    tr.stage(f"perf_analyzer ({len(jobs)} series x {len(plan.levels)} levels)", len(jobs) * len(plan.levels))
+    for model, shm, proto in jobs:
+        url = grpc_url if proto == "grpc" else http_url
+        run_point(model, url, proto, data[model], 1, work / "warmup", PerfSettings(window_ms=1000))
+        for c in plan.levels:
+            tr.describe(f"perf_analyzer {model} {proto} shm={shm} c={c}")
+            try:
+                points.append(run_point(model, url, proto, data[model], c, work / "perf", plan.perf, shm))
+            except BenchError as e:
+                log.warning("%s", e)
+            tr.advance()
+    return points
+
+
+def triton_main(plan: BenchPlan, graph: ModelGraph, onnx_dir: Path, data: dict, items: list, work: Path,
+                res: Results, tr: Tracker) -> None:
+    """perf_analyzer sweeps plus the SDK load generator, on the tuned (or given) server."""
+    def measure(grpc_url: str, http_url: str) -> None:
+        res.perf = perf_sweep(plan, graph, grpc_url, http_url, data, work, tr, models_to_measure(plan, graph),
+                              plan.protocols)
+        tr.stage("SDK load generator (gRPC)", 1)
+        res.loadgen += asyncio.run(sweep_triton_sdk(grpc_url, items, plan.loadgen_levels, plan.loadgen_warmup_s,
+                                                    plan.loadgen_window_s))
+        tr.advance()
+
+    if plan.external:
+        check_reachable(plan.http_url, graph.ensemble.name)
+        measure(plan.url, plan.http_url)
+        return
+    tr.stage("starting Triton (tuned policy)", 1)
+    with serving(write_variant(graph, work / "repo-main", onnx_dir), work) as (grpc_url, http_url):
+        tr.advance()
+        measure(grpc_url, http_url)
+
+
+def fastapi_baseline(plan: BenchPlan, art: Artifacts, items: list, res: Results, tr: Tracker) -> None:
+    from mmtriton.bench.eager import EagerServer
+    from mmtriton.serving.server import free_port
+
+    tr.stage("FastAPI + PyTorch eager baseline", 1)
+    with EagerServer(art.checkpoint(plan.preset), free_port()) as url:
+        res.loadgen += asyncio.run(sweep_fastapi(url, items, plan.loadgen_levels, plan.loadgen_warmup_s,
+                                                 plan.loadgen_window_s))
+    tr.advance()
+
+
+def triton_no_batching(plan: BenchPlan, graph: ModelGraph, onnx_dir: Path, data: dict, work: Path,
+                       res: Results, tr: Tracker) -> None:
+    repo = write_variant(graph.with_batching(no_batching(graph)), work / "repo-nobatch", onnx_dir)
+    with serving(repo, work) as (grpc_url, http_url):
+        res.perf_nobatch = perf_sweep(plan, graph, grpc_url, http_url, data, work, tr,
+                                      [(graph.ensemble.name, "none")], ("grpc",))
+
+
+def run_tuning(plan: BenchPlan, graph: ModelGraph, onnx_dir: Path, data: dict, work: Path, res: Results,
+               tr: Tracker) -> ModelGraph:
+    """Sweep, then write the winners into the spec defaults and the committed repository configs."""
+    from mmtriton.repository.config import Target
+    from mmtriton.repository.writer import SOURCE, write_configs
+    from mmtriton.spec.serving import save_serving_defaults
+
+    tr.stage("tuning sweep", 12)
+    policy, res.trials = tune(graph, onnx_dir, data[graph.ensemble.name], work, plan.tune_concurrency, plan.perf,
+                              on_trial=lambda t: tr.advance(f"tuning: {t.candidate} -> {t.throughput:.1f}/s"))
+    res.policy = policy
+    save_serving_defaults(policy, f"mmtriton bench --full ({plan.out_dir / plan.name}.md, tuning section)")
+    tuned = graph.with_batching(policy)
+    write_configs(tuned, Target.EMBEDDED, SOURCE)
+    return tuned
+
+
+def run_bench(plan: BenchPlan, art: Artifacts, tr: Tracker) -> Results:
+    from mmtriton.preprocess import Preprocessor
+    from mmtriton.spec import get_graph
+
+    graph, onnx_dir = get_graph(plan.preset), art.onnx(plan.preset)
+    work = art.root / "bench" / plan.name
+    tr.stage("workload and perf_analyzer input data", 1)
+    items = load_items(art.manifest("test"), plan.items)
+    source = TensorSource(graph, Preprocessor(graph), onnx_dir)
+    data = write_input_data(graph, items, [source.tensors(it) for it in items], work / "inputs")
+    res = Results(plan, describe(items), policy={m.name: m.batching for m in graph.models})
+    tr.advance()
+    tr.stage("preprocessing per core", 1)
+    res.preproc = run_preproc(plan, art)
+    tr.advance()
+    run_floor(plan, graph, onnx_dir, items, res, tr)
+    if plan.tune and not plan.external:
+        graph = run_tuning(plan, graph, onnx_dir, data, work, res, tr)
+    triton_main(plan, graph, onnx_dir, data, items, work, res, tr)
+    fastapi_baseline(plan, art, items, res, tr)
+    if plan.external:
+        res.notes.append("external server: the no-batching variant and tuning need a server this run starts; skipped")
+    else:
+        triton_no_batching(plan, graph, onnx_dir, data, work, res, tr)
+    return res
+
+
+def ensure_artifacts(art: Artifacts, preset: str) -> None:
+    """`make bench` runs after `make demo`; say so instead of failing deep inside."""
+    missing = [p for p in (art.manifest("test"), art.checkpoint(preset), art.onnx(preset) / "fusion.onnx")
+               if not p.is_file()]
+    if missing:
+        raise BenchError(f"missing {', '.join(map(str, missing))}: run `make demo` first (data, model, ONNX)")
+

@@ -1,0 +1,60 @@
+"""Triton variants for a benchmark: write a repository for a serving policy, serve it on free
+ports, or check that an external server (``--url``) is reachable."""
+
+from __future__ import annotations
+
+import contextlib
+import urllib.error
+import urllib.request
+from pathlib import Path
+from typing import Iterator
+
+from mmtriton.errors import BenchError
+from mmtriton.spec.graph import ModelGraph
+from mmtriton.spec.tensors import BatchingSpec
+
+
+def no_batching(graph: ModelGraph) -> dict[str, BatchingSpec]:
+    """Every model without the dynamic batcher, instances unchanged (baseline 3)."""
+    import dataclasses
+
+    return {m.name: dataclasses.replace(m.batching, dynamic=False) for m in graph.models}
+
+
+def write_variant(graph: ModelGraph, out: Path, onnx_dir: Path) -> Path:
+    """An embedded-target repository for ``graph``'s serving policy (configs + models + tokenizer)."""
+    import shutil
+
+    from mmtriton.repository.config import Target
+    from mmtriton.repository.writer import write_repository
+    from mmtriton.resources import default_text_model
+
+    shutil.rmtree(out, ignore_errors=True)
+    return write_repository(graph, Target.EMBEDDED, out, onnx_dir, Path(default_text_model()) / "tokenizer.json")
+
+
+@contextlib.contextmanager
+def serving(repository: Path, work_dir: Path) -> Iterator[tuple[str, str]]:
+    """Start the embedded Triton on free ports; yields (grpc_url, http_url)."""
+    from mmtriton.serving.process import EmbeddedServer
+    from mmtriton.serving.server import ServerConfig, free_port
+
+    cfg = ServerConfig(repository, http_port=free_port(), grpc_port=free_port(), metrics_port=free_port(),
+                       work_dir=work_dir, log_file=work_dir / f"server-{repository.name}.log")
+    with EmbeddedServer(cfg):
+        yield cfg.grpc_url, cfg.http_url
+
+
+def check_reachable(http_url: str, model: str) -> None:
+    """A clear error before any measurement when the server or the model is not there."""
+    target = f"http://{http_url}/v2/models/{model}/ready"
+    try:
+        with urllib.request.urlopen(target, timeout=5) as r:
+            if r.status == 200:
+                return
+    except urllib.error.HTTPError as e:
+        raise BenchError(f"Triton at {http_url} answers but model {model!r} is not ready (HTTP {e.code})") from e
+    except (urllib.error.URLError, OSError) as e:
+        raise BenchError(f"no Triton server reachable at {http_url} ({e}); start one with `make serve` "
+                         "or leave out --url to let the benchmark start its own") from e
+    raise BenchError(f"Triton at {http_url}: model {model!r} is not ready")

@@ -8,6 +8,7 @@ per-composing-model breakdown that perf_analyzer prints for ensembles.
 from __future__ import annotations
 
 import csv
+import dataclasses
 import io
 import logging
 import os
@@ -38,6 +39,7 @@ class PerfSettings:
     stability_pct: int = 25
     max_trials: int = 8
     timeout_s: float = 300.0
+    request_count: int = 0  # > 0: exactly this many requests, no stability windows (harness tests)
 
 
 @dataclass
@@ -91,7 +93,9 @@ def perf_command(binary: Path, model: str, url: str, protocol: str, data: Path, 
     cmd = [str(binary), "-m", model, "-u", url, "-i", protocol, "--input-data", str(data),
            "--concurrency-range", str(concurrency), "--measurement-interval", str(settings.window_ms),
            "--stability-percentage", str(settings.stability_pct), "--max-trials", str(settings.max_trials),
-           "--percentile", "99", "-f", str(csv_path), "--verbose-csv"]
+           "-f", str(csv_path), "--verbose-csv"]  # stability on average latency; the CSV has p50..p99
+    if settings.request_count > 0:
+        cmd += ["--request-count", str(settings.request_count)]
     if shared_memory != "none":
         cmd += ["--shared-memory", shared_memory, "--output-shared-memory-size", str(1 << 20)]
     return cmd
@@ -126,7 +130,20 @@ def to_point(model: str, protocol: str, concurrency: int, shm: str, row: dict[st
 
 def run_point(model: str, url: str, protocol: str, data: Path, concurrency: int, work: Path,
               settings: PerfSettings, shared_memory: str = "none", binary: Optional[Path] = None) -> PerfPoint:
-    """Measure one point; a failed or unstable run raises BenchError with perf_analyzer's own words."""
+    """Measure one point; an unstable one is retried once with a doubled window, then a failure
+    raises BenchError with perf_analyzer's own words."""
+    try:
+        return _run_point(model, url, protocol, data, concurrency, work, settings, shared_memory, binary)
+    except BenchError as e:
+        if "stable" not in str(e):
+            raise
+        log.warning("unstable: %s c=%d, retrying with a %d ms window", model, concurrency, settings.window_ms * 2)
+        wider = dataclasses.replace(settings, window_ms=settings.window_ms * 2)
+        return _run_point(model, url, protocol, data, concurrency, work, wider, shared_memory, binary)
+
+
+def _run_point(model: str, url: str, protocol: str, data: Path, concurrency: int, work: Path,
+               settings: PerfSettings, shared_memory: str, binary: Optional[Path]) -> PerfPoint:
     work.mkdir(parents=True, exist_ok=True)
     csv_path = work / f"{model}-{protocol}-{shared_memory}-c{concurrency}.csv"
     cmd = perf_command(binary or find_perf_analyzer(), model, url, protocol, data, concurrency, csv_path,

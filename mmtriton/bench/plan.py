@@ -18,6 +18,7 @@ class BenchPlan:
     levels: tuple[int, ...] = (1, 4, 8)
     protocols: tuple[str, ...] = ("grpc", "http")
     every_model: bool = False  # False: the ensembles only
+    model_levels: tuple[int, ...] = (1, 8, 32)  # composing models: fewer levels (the ensembles get `levels`)
     loadgen_levels: tuple[int, ...] = (1, 8)
     loadgen_warmup_s: float = 2.0
     loadgen_window_s: float = 6.0

@@ -30,6 +30,7 @@ from mmtriton.paths import Artifacts
 from mmtriton.spec.graph import ModelGraph
 
 log = logging.getLogger(__name__)
+WARMUP = PerfSettings(request_count=30)
 ONE_THREAD = {k: "1" for k in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS", "RAYON_NUM_THREADS")}
 
 
@@ -80,11 +81,13 @@ def perf_sweep(plan: BenchPlan, graph: ModelGraph, grpc_url: str, http_url: str,
                work: Path, tr: Tracker, pairs: list[tuple[str, str]], protocols: tuple[str, ...]) -> list[PerfPoint]:
     points = []
     jobs = [(m, shm, proto) for m, shm in pairs for proto in protocols if not (shm == "system" and proto == "http")]
-    tr.stage(f"perf_analyzer ({len(jobs)} series x {len(plan.levels)} levels)", len(jobs) * len(plan.levels))
+    ensembles = {graph.ensemble.name, graph.tensor_ensemble.name}
+    levels = {m: plan.levels if m in ensembles else plan.model_levels for m, _ in pairs}
+    tr.stage(f"perf_analyzer ({len(jobs)} series)", sum(len(levels[m]) for m, _, _ in jobs))
     for model, shm, proto in jobs:
         url = grpc_url if proto == "grpc" else http_url
-        run_point(model, url, proto, data[model], 1, work / "warmup", PerfSettings(window_ms=1000))
-        for c in plan.levels:
+        run_point(model, url, proto, data[model], 1, work / "warmup", WARMUP, shm)
+        for c in levels[model]:
             tr.describe(f"perf_analyzer {model} {proto} shm={shm} c={c}")
             try:
                 points.append(run_point(model, url, proto, data[model], c, work / "perf", plan.perf, shm))

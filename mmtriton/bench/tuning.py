@@ -61,7 +61,7 @@ def measure(graph: ModelGraph, policy: Policy, onnx_dir: Path, data: Path, work:
             settings: PerfSettings) -> tuple[float, float, float]:
     repo = write_variant(graph.with_batching(policy), work / "repo-tuning", onnx_dir)
     with serving(repo, work) as (grpc_url, _):
-        run_point(graph.ensemble.name, grpc_url, "grpc", data, 1, work / "warmup", PerfSettings(window_ms=1000))
+        run_point(graph.ensemble.name, grpc_url, "grpc", data, 1, work / "warmup", PerfSettings(request_count=30))
         p = run_point(graph.ensemble.name, grpc_url, "grpc", data, concurrency, work / "tuning", settings)
     return p.throughput, p.p50_ms, p.p99_ms
 

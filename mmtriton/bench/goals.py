@@ -72,7 +72,9 @@ def evaluate(res: Any, ensemble: str = "multimodal") -> list[Goal]:
 
 
 def batching_gain(res: Any, ensemble: str = "multimodal") -> Optional[float]:
-    with_b, without = _ens(res.perf, ensemble), _ens(res.perf_nobatch, ensemble)
-    if not with_b or not without:
+    """Best ensemble throughput with dynamic batching / without it (from the main and flipped runs)."""
+    main, flipped = _ens(res.perf, ensemble), _ens(res.perf_flip, ensemble)
+    if not main or not flipped or res.flip_batches is None:
         return None
+    with_b, without = (flipped, main) if res.flip_batches else (main, flipped)
     return max(p.throughput for p in with_b) / max(p.throughput for p in without)

@@ -23,8 +23,9 @@ def _series(res: Any) -> dict[str, list[tuple[float, float, int]]]:
     for p in res.perf:
         if p.model == ENSEMBLE and p.shared_memory == "none":
             out.setdefault(f"Triton ensemble, perf_analyzer {p.protocol}", []).append((p.p99_ms, p.throughput, p.concurrency))
-    for p in res.perf_nobatch:
-        out.setdefault("Triton, no dynamic batching (gRPC)", []).append((p.p99_ms, p.throughput, p.concurrency))
+    flipped = "on" if res.flip_batches else "off"
+    for p in res.perf_flip:
+        out.setdefault(f"Triton, dynamic batching {flipped} (gRPC)", []).append((p.p99_ms, p.throughput, p.concurrency))
     for r in res.loadgen:
         out.setdefault(f"{r.system} (load generator)", []).append((r.p99_ms, r.throughput, r.concurrency))
     return out

@@ -55,8 +55,9 @@ def composing_rows(points: Sequence[Any]) -> list[dict]:
 
 
 def write_csvs(res: Any, folder: Path) -> None:
+    flipped = "dynamic-batching-on" if res.flip_batches else "dynamic-batching-off"
     write_csv(folder / "perf.csv", [p.row() | {"variant": "tuned"} for p in res.perf]
-              + [p.row() | {"variant": "no-dynamic-batching"} for p in res.perf_nobatch])
+              + [p.row() | {"variant": flipped} for p in res.perf_flip])
     write_csv(folder / "composing.csv", composing_rows(res.perf))
     write_csv(folder / "loadgen.csv", [r.row() for r in res.loadgen])
     floors = res.floor + ([res.floor_multi] if res.floor_multi else [])

@@ -86,10 +86,15 @@ def baselines_section(res: Any, gain: Optional[float]) -> str:
     text += ("\n\n### 2. FastAPI (uvicorn, one worker per core) + PyTorch eager vs Triton, same load generator\n\n"
              + table(("system", "concurrency", "req/s", "p50", "p90", "p99", "errors"),
                      [(r.system, r.concurrency, r.throughput, r.p50_ms, r.p90_ms, r.p99_ms, r.errors) for r in lg]))
-    nb = [(p.concurrency, p.throughput, p.p50_ms, p.p99_ms) for p in res.perf_nobatch]
-    if nb:
-        text += "\n\n### 3. This project without dynamic batching (ensemble, gRPC)\n\n"
-        text += table(("concurrency", "infer/s", "p50", "p99"), nb)
+    main = {p.concurrency: p for p in res.perf if p.model == ENSEMBLE and p.protocol == "grpc" and p.shared_memory == "none"}
+    if res.perf_flip and res.flip_batches is not None:
+        on, off = ("flipped", "tuned") if res.flip_batches else ("tuned", "flipped")
+        text += (f"\n\n### 3. This project with and without dynamic batching (ensemble, gRPC)\n\nThe tuned policy "
+                 f"({off if res.flip_batches else on}) and the same policy with dynamic batching "
+                 f"{'on for the encoders and fusion' if res.flip_batches else 'off everywhere'} ({'flipped'}).\n\n")
+        rows = [(p.concurrency, "on" if res.flip_batches else "off", p.throughput, p.p50_ms, p.p99_ms,
+                 main[p.concurrency].throughput if p.concurrency in main else "-") for p in res.perf_flip]
+        text += table(("concurrency", "flipped: batching", "infer/s", "p50", "p99", "tuned infer/s"), rows)
         if gain is not None:
             text += f"\n\nBest throughput with / without dynamic batching: **{gain:.2f}x**."
     return text

@@ -21,7 +21,7 @@ from mmtriton.bench.inputdata import TensorSource, write_input_data
 from mmtriton.bench.loadgen import LoadResult, sweep_fastapi, sweep_triton_sdk
 from mmtriton.bench.perf import PerfPoint, PerfSettings, run_point
 from mmtriton.bench.plan import BenchPlan
-from mmtriton.bench.servers import check_reachable, no_batching, serving, write_variant
+from mmtriton.bench.servers import check_reachable, flip_batching, serving, write_variant
 from mmtriton.bench.tracker import Tracker
 from mmtriton.bench.tuning import Trial, tune
 from mmtriton.bench.workload import describe, load_items
@@ -42,7 +42,8 @@ class Results:
     floor: list[FloorResult] = field(default_factory=list)
     floor_multi: Optional[FloorResult] = None
     perf: list[PerfPoint] = field(default_factory=list)
-    perf_nobatch: list[PerfPoint] = field(default_factory=list)
+    perf_flip: list[PerfPoint] = field(default_factory=list)  # same policy, dynamic batching flipped
+    flip_batches: Optional[bool] = None  # True: the flipped variant is the batching one
     loadgen: list[LoadResult] = field(default_factory=list)
     trials: list[Trial] = field(default_factory=list)
     policy: dict = field(default_factory=dict)
@@ -129,11 +130,13 @@ def fastapi_baseline(plan: BenchPlan, art: Artifacts, items: list, res: Results,
     tr.advance()
 
 
-def triton_no_batching(plan: BenchPlan, graph: ModelGraph, onnx_dir: Path, data: dict, work: Path,
-                       res: Results, tr: Tracker) -> None:
-    repo = write_variant(graph.with_batching(no_batching(graph)), work / "repo-nobatch", onnx_dir)
+def triton_batching_flipped(plan: BenchPlan, graph: ModelGraph, onnx_dir: Path, data: dict, work: Path,
+                            res: Results, tr: Tracker) -> None:
+    """What dynamic batching buys (or costs): the ensemble with the batching choice reversed."""
+    policy, res.flip_batches = flip_batching(graph)
+    repo = write_variant(graph.with_batching(policy), work / "repo-flipped", onnx_dir)
     with serving(repo, work) as (grpc_url, http_url):
-        res.perf_nobatch = perf_sweep(plan, graph, grpc_url, http_url, data, work, tr,
+        res.perf_flip = perf_sweep(plan, graph, grpc_url, http_url, data, work, tr,
                                       [(graph.ensemble.name, "none")], ("grpc",))
 
 
@@ -175,9 +178,9 @@ def run_bench(plan: BenchPlan, art: Artifacts, tr: Tracker) -> Results:
     triton_main(plan, graph, onnx_dir, data, items, work, res, tr)
     fastapi_baseline(plan, art, items, res, tr)
     if plan.external:
-        res.notes.append("external server: the no-batching variant and tuning need a server this run starts; skipped")
+        res.notes.append("external server: the batching variant and tuning need a server this run starts; skipped")
     else:
-        triton_no_batching(plan, graph, onnx_dir, data, work, res, tr)
+        triton_batching_flipped(plan, graph, onnx_dir, data, work, res, tr)
     return res
 
 

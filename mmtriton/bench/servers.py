@@ -14,11 +14,18 @@ from mmtriton.spec.graph import ModelGraph
 from mmtriton.spec.tensors import BatchingSpec
 
 
-def no_batching(graph: ModelGraph) -> dict[str, BatchingSpec]:
-    """Every model without the dynamic batcher, instances unchanged (baseline 3)."""
+def flip_batching(graph: ModelGraph) -> tuple[dict[str, BatchingSpec], bool]:
+    """Baseline 3: the same policy with dynamic batching flipped. If any encoder or the fusion
+    model batches, every batcher goes off; otherwise the encoders and fusion get it on (with the
+    preferred sizes and delay kept in the spec; preprocessing models cannot batch on 2.51, see
+    model_repository/README.md). Instances are unchanged. Returns (policy, batches)."""
     import dataclasses
 
-    return {m.name: dataclasses.replace(m.batching, dynamic=False) for m in graph.models}
+    batchable = graph.encoders + (graph.fusion,)
+    batches = not any(m.batching.dynamic for m in batchable)
+    if batches:
+        return {m.name: dataclasses.replace(m.batching, dynamic=True) for m in batchable}, True
+    return {m.name: dataclasses.replace(m.batching, dynamic=False) for m in graph.models}, False
 
 
 def write_variant(graph: ModelGraph, out: Path, onnx_dir: Path) -> Path:

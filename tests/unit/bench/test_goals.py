@@ -18,7 +18,7 @@ def point(c, thr, p50, model="multimodal", protocol="grpc"):
 def results():
     res = Results(QUICK, describe([]))
     res.perf = [point(1, 50.0, 12.0), point(8, 95.0, 80.0), point(8, 200.0, 5.0, protocol="http", model="other")]
-    res.perf_nobatch = [point(8, 76.0, 90.0)]
+    res.perf_flip, res.flip_batches = [point(8, 76.0, 90.0)], False  # the tuned policy batches
     res.floor = [FloorResult("in-process", 1, 1, 60.0, 10.5, 20.0), FloorResult("in-process", 8, 1, 55.0, 140.0, 150.0)]
     res.floor_multi = FloorResult("in-process", 1, 2, 100.0, 0.0, 0.0)
     res.loadgen = [LoadResult("triton-sdk-grpc", 8, 100, 0, 90.0, 80.0, 100.0, 120.0),
@@ -54,5 +54,8 @@ def test_missing_measurements_are_reported_not_guessed():
     assert batching_gain(res) is None
 
 
-def test_batching_gain_compares_best_throughputs():
-    assert round(batching_gain(results()), 3) == round(95.0 / 76.0, 3)
+def test_batching_gain_compares_best_throughputs_either_way():
+    res = results()
+    assert round(batching_gain(res), 3) == round(95.0 / 76.0, 3)
+    res.flip_batches = True  # now the flipped run is the batching one
+    assert round(batching_gain(res), 3) == round(76.0 / 95.0, 3)

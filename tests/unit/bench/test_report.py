@@ -26,8 +26,8 @@ def test_report_has_goals_tables_csvs_and_plots(tmp_path):
     assert "`make bench`" in text and "0.95x" in text and "text_encoder" in text
     folder = tmp_path / "unit"
     rows = list(csv.DictReader((folder / "perf.csv").open()))
-    assert len(rows) == len(res.perf) + len(res.perf_nobatch)
-    assert {r["variant"] for r in rows} == {"tuned", "no-dynamic-batching"}
+    assert len(rows) == len(res.perf) + len(res.perf_flip)
+    assert {r["variant"] for r in rows} == {"tuned", "dynamic-batching-off"}
     for png in ("throughput_vs_p99.png", "breakdown.png"):
         assert (folder / png).read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
         assert f"unit/{png}" in text

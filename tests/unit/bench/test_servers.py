@@ -4,17 +4,22 @@ from __future__ import annotations
 
 import pytest
 
-from mmtriton.bench.servers import check_reachable, no_batching
+from mmtriton.bench.servers import check_reachable, flip_batching
 from mmtriton.errors import BenchError
 from mmtriton.serving.server import free_port
 
 
-def test_no_batching_turns_off_every_dynamic_batcher_and_keeps_instances(graph):
-    policy = no_batching(graph)
-    assert set(policy) == {m.name for m in graph.models}
-    for m in graph.models:
-        assert policy[m.name].dynamic is False
-        assert policy[m.name].instances == m.batching.instances
+def test_flipping_twice_returns_to_the_original_batching_choice(graph):
+    policy, batches = flip_batching(graph)
+    flipped = graph.with_batching(policy)
+    batchable = {m.name for m in graph.encoders} | {graph.fusion.name}
+    for m in flipped.models:
+        assert m.batching.dynamic is (batches and m.name in batchable)
+        assert m.batching.instances == graph.model(m.name).batching.instances
+    back, batches_back = flip_batching(flipped)
+    assert batches_back is not batches
+    for name in batchable:
+        assert back[name].dynamic is graph.model(name).batching.dynamic
 
 
 def test_unreachable_server_is_a_clear_error():

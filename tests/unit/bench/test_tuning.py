@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from mmtriton.bench import tuning
 from mmtriton.bench.perf import PerfSettings
+from mmtriton.spec.tensors import BatchingSpec
 
 
 def test_stages_change_only_their_models(graph):
@@ -20,6 +21,8 @@ def test_stages_change_only_their_models(graph):
 
 
 def test_winner_needs_a_margin_and_no_worse_p99(graph, monkeypatch, tmp_path):
+    start = BatchingSpec(dynamic=True, instances=1)  # a known starting point, not the tuned defaults
+    graph = graph.with_batching({m.name: start for m in graph.encoders + (graph.fusion,)})
     image_enc = graph.image_encoder.name
 
     def fake_measure(g, policy, *args, **kw):

@@ -11,6 +11,7 @@ from tritonclient.grpc import model_config_pb2 as pb
 from mmtriton.errors import RepositoryError
 from mmtriton.repository.config import HEADER, Target, model_config
 from mmtriton.repository.writer import SOURCE, write_configs, write_repository
+from mmtriton.spec.tensors import BatchingSpec
 
 
 def test_committed_configs_match_the_generator(graph, tmp_path):
@@ -44,6 +45,8 @@ def test_other_targets_change_only_encoders_and_fusion(graph, tmp_path, target, 
 
 
 def test_configs_carry_spec_names_types_and_policies(graph):
+    batched = BatchingSpec(dynamic=True, preferred_batch_sizes=(2, 4), max_queue_size=64, instances=3)
+    graph = graph.with_batching({graph.audio_encoder.name: batched})  # independent of the tuned defaults
     cfg = model_config(graph.audio_encoder, graph, Target.EMBEDDED, python=True)
     assert [i.name for i in cfg.input] == list(graph.audio_encoder.input_names)
     assert cfg.input[0].allow_ragged_batch and list(cfg.input[0].dims) == [-1, graph.preset.audio.n_mels]
@@ -53,6 +56,8 @@ def test_configs_carry_spec_names_types_and_policies(graph):
     policy = cfg.dynamic_batching.default_queue_policy
     assert policy.max_queue_size == b.max_queue_size and policy.timeout_action == pb.ModelQueuePolicy.REJECT
     assert cfg.instance_group[0].count == b.instances
+    unbatched = graph.with_batching({graph.audio_encoder.name: BatchingSpec(dynamic=False)})
+    assert not model_config(unbatched.audio_encoder, unbatched, Target.EMBEDDED, python=True).HasField("dynamic_batching")
     gpu = model_config(graph.image_encoder, graph, Target.TENSORRT, python=False)
     assert gpu.instance_group[0].kind == pb.ModelInstanceGroup.KIND_GPU
 

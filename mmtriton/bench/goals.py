@@ -5,6 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any, Optional
 
+from mmtriton.bench.paired import median
+
 
 @dataclass(frozen=True)
 class Goal:
@@ -20,6 +22,24 @@ def _ens(points: list, model: str, protocol: str = "grpc") -> list:
 
 def _load(res: Any, system: str, c: int) -> Optional[Any]:
     return next((r for r in res.loadgen if r.system == system and r.concurrency == c), None)
+
+
+def _per_round(values: list[float], fmt: str) -> str:
+    return f"median of {len(values)} paired rounds: " + ", ".join(format(v, fmt) for v in values)
+
+
+def paired_goals(rounds: list) -> list[Goal]:
+    """The three ratio goals from back-to-back measurements (mmtriton/bench/paired.py)."""
+    fl, fa = [r.floor_ratio for r in rounds], [r.fastapi_ratio for r in rounds]
+    lat = [r.added_latency_ms for r in rounds]
+    p99_t, p99_f = median([r.triton_c8_p99_ms for r in rounds]), median([r.fastapi_c8_p99_ms for r in rounds])
+    return [Goal("ensemble throughput vs in-process multi-process floor", ">= 0.90x",
+                 f"{median(fl):.2f}x ({_per_round(fl, '.2f')})", median(fl) >= 0.9),
+            Goal("throughput vs FastAPI + PyTorch eager at c=8", ">= 3.0x, p99 no worse",
+                 f"{median(fa):.2f}x ({_per_round(fa, '.2f')}); median p99 {p99_t:.1f} vs {p99_f:.1f} ms",
+                 median(fa) >= 3.0 and p99_t <= p99_f),
+            Goal("added latency at c=1 (ensemble p50 - in-process p50)", "<= 2 ms",
+                 f"{median(lat):.1f} ms ({_per_round(lat, '.1f')})", median(lat) <= 2.0)]
 
 
 def throughput_vs_floor(res: Any, ensemble: str) -> Goal:
@@ -68,7 +88,10 @@ def preprocessing(res: Any) -> list[Goal]:
 
 
 def evaluate(res: Any, ensemble: str = "multimodal") -> list[Goal]:
-    return [throughput_vs_floor(res, ensemble), vs_fastapi(res), added_latency(res, ensemble), *preprocessing(res)]
+    """Paired rounds when the run has them; otherwise the sweeps' own points."""
+    ratios = paired_goals(res.rounds) if getattr(res, "rounds", None) else \
+        [throughput_vs_floor(res, ensemble), vs_fastapi(res), added_latency(res, ensemble)]
+    return [*ratios, *preprocessing(res)]
 
 
 def batching_gain(res: Any, ensemble: str = "multimodal") -> Optional[float]:

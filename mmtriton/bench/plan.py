@@ -24,6 +24,7 @@ class BenchPlan:
     loadgen_window_s: float = 6.0
     floor_seconds: float = 3.0
     preproc_seconds: float = 1.5
+    rounds: int = 2  # paired goal rounds (mmtriton/bench/paired.py)
     tune: bool = False
     tune_concurrency: int = 8
     perf: PerfSettings = PerfSettings(window_ms=2000, stability_pct=30, max_trials=6)
@@ -39,7 +40,7 @@ class BenchPlan:
 QUICK = BenchPlan(name="quick", full=False)
 FULL = BenchPlan(name="full", full=True, items=96, levels=(1, 2, 4, 8, 16, 32), every_model=True,
                  loadgen_levels=(1, 2, 4, 8, 16, 32), loadgen_window_s=10.0, floor_seconds=6.0,
-                 preproc_seconds=3.0, tune=True, perf=PerfSettings(window_ms=3000, stability_pct=25, max_trials=8))
+                 preproc_seconds=3.0, rounds=3, tune=True, perf=PerfSettings(window_ms=3000, stability_pct=25, max_trials=8))
 
 
 def make_plan(full: bool, name: Optional[str] = None, **overrides) -> BenchPlan:

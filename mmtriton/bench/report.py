@@ -80,7 +80,7 @@ def render(res: Any, command: str, plots: dict[str, str]) -> str:
              s.intro(plan, command),
              "## Machine and versions\n\n" + table(("", ""), list(machine().items()) + list(versions().items())),
              "## Workload\n\n" + s.workload(res),
-             "## Goals (measured side by side in this run)\n\n" + goals_section(evaluate(res)),
+             "## Goals (measured side by side in this run)\n\n" + goals_section(evaluate(res)), s.rounds_section(res),
              s.triton_section(res, plots), s.breakdown_section(res, plots), s.models_section(res),
              s.baselines_section(res, batching_gain(res)), s.preproc_section(res), s.tuning_section(res),
              s.notes_section(res)]

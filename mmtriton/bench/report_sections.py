@@ -100,6 +100,19 @@ def baselines_section(res: Any, gain: Optional[float]) -> str:
     return text
 
 
+def rounds_section(res: Any) -> str:
+    if not res.rounds:
+        return ""
+    rows = [(r.index, r.floor_b1_p50_ms, r.ensemble_c1_p50_ms, r.added_latency_ms, r.floor_multi, r.ensemble_best,
+             r.ensemble_best_c, r.floor_ratio, r.triton_c8, r.fastapi_c8, r.fastapi_ratio, r.triton_c8_p99_ms,
+             r.fastapi_c8_p99_ms) for r in res.rounds]
+    intro = ("## Paired rounds behind the goal ratios\n\nThis host's speed drifts over minutes, so each ratio's two "
+             "terms are measured back to back in every round (`mmtriton/bench/paired.py`); the goals use the median "
+             "round. Ensemble = perf_analyzer gRPC; c=8 = the shared load generator.\n\n")
+    return intro + table(("round", "floor b1 p50", "ensemble c=1 p50", "added ms", "floor N-proc/s", "ensemble/s",
+                          "at c", "ratio", "Triton c=8/s", "FastAPI c=8/s", "ratio", "Triton p99", "FastAPI p99"), rows)
+
+
 def preproc_section(res: Any) -> str:
     rows = [(task, path, v) for task, d in res.preproc.items() for path, v in d.items()]
     return ("## Preprocessing per core (one process, every thread pool at 1 thread)\n\n"

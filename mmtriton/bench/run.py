@@ -7,6 +7,7 @@ Everything runs on the same machine, one system at a time, on the same items.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import logging
 import os
@@ -14,11 +15,12 @@ import subprocess
 import sys
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Optional
+from typing import Iterator, Optional
 
 from mmtriton.bench.floor import FloorResult, Pipeline, measure_batches, measure_processes
 from mmtriton.bench.inputdata import TensorSource, write_input_data
 from mmtriton.bench.loadgen import LoadResult, sweep_fastapi, sweep_triton_sdk
+from mmtriton.bench.paired import PairedSetup, Round, one_round
 from mmtriton.bench.perf import PerfPoint, PerfSettings, run_point
 from mmtriton.bench.plan import BenchPlan
 from mmtriton.bench.servers import check_reachable, flip_batching, serving, write_variant
@@ -46,6 +48,7 @@ class Results:
     flip_batches: Optional[bool] = None  # True: the flipped variant is the batching one
     loadgen: list[LoadResult] = field(default_factory=list)
     trials: list[Trial] = field(default_factory=list)
+    rounds: list[Round] = field(default_factory=list)
     policy: dict = field(default_factory=dict)
     notes: list[str] = field(default_factory=list)
 
@@ -60,13 +63,15 @@ def run_preproc(plan: BenchPlan, art: Artifacts) -> dict:
     return json.loads(proc.stdout.strip().splitlines()[-1])
 
 
-def run_floor(plan: BenchPlan, graph: ModelGraph, onnx_dir: Path, items: list, res: Results, tr: Tracker) -> None:
+def run_floor(plan: BenchPlan, graph: ModelGraph, onnx_dir: Path, items: list, res: Results, tr: Tracker) -> Pipeline:
     tr.stage("in-process floor", 2)
-    res.floor = measure_batches(Pipeline(graph, onnx_dir, threads=1), items, plan.floor_seconds)
+    pipe = Pipeline(graph, onnx_dir, threads=1)
+    res.floor = measure_batches(pipe, items, plan.floor_seconds)
     tr.advance()
     best = max(res.floor, key=lambda r: r.throughput)
     res.floor_multi = measure_processes(graph, onnx_dir, items, best.batch, plan.floor_seconds * 2)
     tr.advance()
+    return pipe
 
 
 def models_to_measure(plan: BenchPlan, graph: ModelGraph) -> list[tuple[str, str]]:
@@ -98,9 +103,12 @@ def perf_sweep(plan: BenchPlan, graph: ModelGraph, grpc_url: str, http_url: str,
     return points
 
 
-def triton_main(plan: BenchPlan, graph: ModelGraph, onnx_dir: Path, data: dict, items: list, work: Path,
+def triton_main(plan: BenchPlan, art: Artifacts, graph: ModelGraph, data: dict, items: list, pipe: Pipeline,
                 res: Results, tr: Tracker) -> None:
-    """perf_analyzer sweeps plus the SDK load generator, on the tuned (or given) server."""
+    """perf_analyzer sweeps, the SDK load generator, the FastAPI baseline and the paired goal
+    rounds, on the tuned (or given) server; the FastAPI service idles while Triton is measured."""
+    onnx_dir, work = art.onnx(plan.preset), art.root / "bench" / plan.name
+
     def measure(grpc_url: str, http_url: str) -> None:
         res.perf = perf_sweep(plan, graph, grpc_url, http_url, data, work, tr, models_to_measure(plan, graph),
                               plan.protocols)
@@ -108,6 +116,11 @@ def triton_main(plan: BenchPlan, graph: ModelGraph, onnx_dir: Path, data: dict, 
         res.loadgen += asyncio.run(sweep_triton_sdk(grpc_url, items, plan.loadgen_levels, plan.loadgen_warmup_s,
                                                     plan.loadgen_window_s))
         tr.advance()
+        with fastapi_baseline(plan, art, items, res, tr) as fastapi_url:
+            paired_rounds(plan, PairedSetup(graph, onnx_dir, items, pipe, grpc_url, fastapi_url, data[graph.ensemble.name],
+                                            best_concurrency(res, graph), res.floor_multi.batch, work, plan.perf,
+                                            plan.loadgen_window_s),
+                          res, tr)
 
     if plan.external:
         check_reachable(plan.http_url, graph.ensemble.name)
@@ -119,7 +132,14 @@ def triton_main(plan: BenchPlan, graph: ModelGraph, onnx_dir: Path, data: dict, 
         measure(grpc_url, http_url)
 
 
-def fastapi_baseline(plan: BenchPlan, art: Artifacts, items: list, res: Results, tr: Tracker) -> None:
+def best_concurrency(res: Results, graph: ModelGraph) -> int:
+    pts = [p for p in res.perf if p.model == graph.ensemble.name and p.protocol == "grpc" and p.shared_memory == "none"]
+    return max(pts, key=lambda p: p.throughput).concurrency if pts else 8
+
+
+@contextlib.contextmanager
+def fastapi_baseline(plan: BenchPlan, art: Artifacts, items: list, res: Results, tr: Tracker) -> Iterator[str]:
+    """Sweep the FastAPI + eager service, then keep it up (idle) for the paired rounds."""
     from mmtriton.bench.eager import EagerServer
     from mmtriton.serving.server import free_port
 
@@ -127,7 +147,17 @@ def fastapi_baseline(plan: BenchPlan, art: Artifacts, items: list, res: Results,
     with EagerServer(art.checkpoint(plan.preset), free_port()) as url:
         res.loadgen += asyncio.run(sweep_fastapi(url, items, plan.loadgen_levels, plan.loadgen_warmup_s,
                                                  plan.loadgen_window_s))
-    tr.advance()
+        tr.advance()
+        yield url
+
+
+def paired_rounds(plan: BenchPlan, setup: PairedSetup, res: Results, tr: Tracker) -> None:
+    tr.stage(f"paired goal rounds ({plan.rounds})", plan.rounds)
+    for i in range(plan.rounds):
+        res.rounds.append(one_round(i + 1, setup))
+        r = res.rounds[-1]
+        tr.advance(f"round {i + 1}: floor ratio {r.floor_ratio:.2f}, vs FastAPI {r.fastapi_ratio:.2f}, "
+                   f"added latency {r.added_latency_ms:.1f} ms")
 
 
 def triton_batching_flipped(plan: BenchPlan, graph: ModelGraph, onnx_dir: Path, data: dict, work: Path,
@@ -172,11 +202,10 @@ def run_bench(plan: BenchPlan, art: Artifacts, tr: Tracker) -> Results:
     tr.stage("preprocessing per core", 1)
     res.preproc = run_preproc(plan, art)
     tr.advance()
-    run_floor(plan, graph, onnx_dir, items, res, tr)
+    pipe = run_floor(plan, graph, onnx_dir, items, res, tr)
     if plan.tune and not plan.external:
         graph = run_tuning(plan, graph, onnx_dir, data, work, res, tr)
-    triton_main(plan, graph, onnx_dir, data, items, work, res, tr)
-    fastapi_baseline(plan, art, items, res, tr)
+    triton_main(plan, art, graph, data, items, pipe, res, tr)
     if plan.external:
         res.notes.append("external server: the batching variant and tuning need a server this run starts; skipped")
     else:

@@ -67,7 +67,7 @@ def test_tiny_sweep_runs_end_to_end_into_a_report(server, artifacts, tmp_path):
 
     plan = make_plan(False, "tiny", url=server.cfg.grpc_url, http_url=server.cfg.http_url, out_dir=tmp_path,
                      items=6, levels=(1, 2))
-    plan = dataclasses.replace(plan, loadgen_levels=(1, 8), loadgen_warmup_s=0.5, loadgen_window_s=1.5,
+    plan = dataclasses.replace(plan, loadgen_levels=(1, 8), loadgen_warmup_s=0.5, loadgen_window_s=1.5, rounds=1,
                                floor_seconds=0.5, preproc_seconds=0.3,
                                perf=PerfSettings(window_ms=1000, stability_pct=100, max_trials=3))
     tracker = Tracker()
@@ -77,6 +77,7 @@ def test_tiny_sweep_runs_end_to_end_into_a_report(server, artifacts, tmp_path):
     assert {r.system for r in res.loadgen} == {"triton-sdk-grpc", "fastapi-eager"}
     assert all(r.errors == 0 and r.requests > 0 for r in res.loadgen)
     assert res.floor_multi is not None and res.floor_multi.processes >= 1
+    assert len(res.rounds) == 1 and res.rounds[0].fastapi_c8 > 0 and res.rounds[0].floor_multi > 0
     assert all(g.met is not None for g in evaluate(res)), "every goal was measured"
     assert "external server" in " ".join(res.notes)
     assert path.is_file() and (tmp_path / "tiny" / "perf.csv").is_file()

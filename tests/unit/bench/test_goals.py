@@ -5,6 +5,7 @@ from __future__ import annotations
 from mmtriton.bench.floor import FloorResult
 from mmtriton.bench.goals import batching_gain, evaluate
 from mmtriton.bench.loadgen import LoadResult
+from mmtriton.bench.paired import Round
 from mmtriton.bench.perf import PerfPoint
 from mmtriton.bench.plan import QUICK
 from mmtriton.bench.run import Results
@@ -39,6 +40,17 @@ def test_goals_use_the_right_measurements():
     met = {g.name.split(":")[0]: g.met for g in evaluate(results()) if "per core" in g.name or "batched" in g.name}
     assert met == {"image": True, "audio": False, "text": True}
     assert len(evaluate(results())) == 6
+
+
+def test_paired_rounds_decide_the_ratio_goals_by_their_median():
+    res = results()
+    res.rounds = [Round(i, 10.0, 10.0 + extra, 100.0, thr, 8, 90.0, 100.0, 30.0 * k, 200.0)
+                  for i, (extra, thr, k) in enumerate(((1.0, 95.0, 1.0), (3.0, 80.0, 1.5), (2.5, 85.0, 1.2)))]
+    floor, fastapi, latency = evaluate(res)[:3]
+    assert floor.measured.startswith("0.85x") and floor.met is False  # median of 0.95, 0.80, 0.85
+    assert "0.95, 0.80, 0.85" in floor.measured
+    assert fastapi.measured.startswith("2.50x") and fastapi.met is False  # 90/36 is the median round
+    assert latency.measured.startswith("2.5 ms") and latency.met is False
 
 
 def test_p99_worse_than_the_baseline_misses_the_fastapi_goal():

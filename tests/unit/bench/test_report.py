@@ -5,6 +5,7 @@ from __future__ import annotations
 import csv
 import dataclasses
 
+from mmtriton.bench.paired import Round
 from mmtriton.bench.tuning import Trial
 from test_goals import results
 
@@ -16,14 +17,15 @@ def test_report_has_goals_tables_csvs_and_plots(tmp_path):
     res.plan = dataclasses.replace(res.plan, name="unit", out_dir=tmp_path)
     res.perf[1].composing = {"text_encoder": {"avg_batch": 2.0, "latency_ms": 9.0, "queue_ms": 1.0,
                                               "compute_input_ms": 0.1, "compute_infer_ms": 7.5, "compute_output_ms": 0.4}}
+    res.rounds = [Round(1, 10.0, 11.0, 100.0, 80.0, 8, 90.0, 100.0, 30.0, 200.0)]
     res.trials = [Trial("encoder batching", "without dynamic batching", 95.0, 80.0, 160.0, True)]
     path = write_report(res, "make bench")
     text = path.read_text()
     assert path == tmp_path / "unit.md"
     for heading in ("## Goals", "## Triton ensemble", "## Per-model server-side breakdown", "## Baselines",
-                    "## Preprocessing per core", "## Tuning sweep", "## Machine and versions"):
+                    "## Preprocessing per core", "## Tuning sweep", "## Machine and versions", "## Paired rounds"):
         assert heading in text, heading
-    assert "`make bench`" in text and "0.95x" in text and "text_encoder" in text
+    assert "`make bench`" in text and "0.80x" in text and "text_encoder" in text
     folder = tmp_path / "unit"
     rows = list(csv.DictReader((folder / "perf.csv").open()))
     assert len(rows) == len(res.perf) + len(res.perf_flip)

@@ -18,7 +18,7 @@ class BenchPlan:
     levels: tuple[int, ...] = (1, 4, 8)
     protocols: tuple[str, ...] = ("grpc", "http")
     every_model: bool = False  # False: the ensembles only
-    model_levels: tuple[int, ...] = (1, 8, 32)  # composing models: fewer levels (the ensembles get `levels`)
+    model_levels: tuple[int, ...] = (1, 8)  # composing models: fewer levels (the ensembles get `levels`)
     loadgen_levels: tuple[int, ...] = (1, 8)
     loadgen_warmup_s: float = 2.0
     loadgen_window_s: float = 6.0
@@ -40,7 +40,7 @@ class BenchPlan:
 QUICK = BenchPlan(name="quick", full=False)
 FULL = BenchPlan(name="full", full=True, items=96, levels=(1, 2, 4, 8, 16, 32), every_model=True,
                  loadgen_levels=(1, 2, 4, 8, 16, 32), loadgen_window_s=10.0, floor_seconds=6.0,
-                 preproc_seconds=3.0, rounds=3, tune=True, perf=PerfSettings(window_ms=3000, stability_pct=25, max_trials=8))
+                 preproc_seconds=3.0, rounds=3, tune=True, perf=PerfSettings(window_ms=2500, stability_pct=25, max_trials=8))
 
 
 def make_plan(full: bool, name: Optional[str] = None, **overrides) -> BenchPlan:

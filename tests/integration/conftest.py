@@ -7,6 +7,7 @@ demo``); the repository is written to a temporary folder so the checkout stays u
 from __future__ import annotations
 
 import subprocess
+from pathlib import Path
 
 import pytest
 
@@ -26,9 +27,21 @@ def artifacts() -> Artifacts:
 
 @pytest.fixture(scope="session")
 def repository(artifacts, tmp_path_factory):
-    from mmtriton.cli import build_repository
+    """The embedded repository with dynamic batching on for the encoders and fusion, whatever the
+    tuned defaults say (on 2 CPU cores the tuning turns it off; a GPU deployment batches): the
+    ragged-batching paths are the ones these tests must prove."""
+    import dataclasses
 
-    return build_repository(artifacts, "demo", "embedded", out=tmp_path_factory.mktemp("repo"))
+    from mmtriton.repository.config import Target
+    from mmtriton.repository.writer import write_repository
+    from mmtriton.resources import default_text_model
+    from mmtriton.spec import get_graph
+
+    graph = get_graph("demo")
+    batched = graph.with_batching({m.name: dataclasses.replace(m.batching, dynamic=True)
+                                   for m in graph.encoders + (graph.fusion,)})
+    tokenizer = Path(default_text_model()) / "tokenizer.json"
+    return write_repository(batched, Target.EMBEDDED, tmp_path_factory.mktemp("repo"), artifacts.onnx("demo"), tokenizer)
 
 
 @pytest.fixture(scope="session")

@@ -16,10 +16,10 @@ from rich.logging import RichHandler
 from rich.progress import Progress
 from rich.table import Table
 
-from mmtriton.errors import MMTritonError
+from mmtriton.errors import DeployError, MMTritonError
 from mmtriton.paths import Artifacts
 
-app = typer.Typer(help="triton-multimodal: data, training, export (later: repo, serve, bench).",
+app = typer.Typer(help="triton-multimodal: data, training, export, repositories, TensorRT engines, serving, benchmarks.",
                   no_args_is_help=True, pretty_exceptions_enable=False, add_completion=False)
 console = Console()
 PresetOpt = typer.Option("demo", help="Size preset from the spec: demo (CPU) or production (GPU shapes).")
@@ -227,6 +227,117 @@ def build_repository(art: Artifacts, preset: str, target: str, out: Optional[Pat
     return write_repository(get_graph(preset), tgt, dest, models or art.onnx(preset), tokenizer)
 
 
+PrecisionOpt = typer.Option("fp16", help="fp32, fp16, or int8 (calibrated on the validation split).")
+
+
+def _build_options(art: Artifacts, preset: str, precision: str, workspace_mib: int, calibration_batches: int):
+    from mmtriton.engine.profiles import BuildOptions, Precision
+
+    try:
+        prec = Precision(precision)
+    except ValueError:
+        raise typer.BadParameter(f"precision must be one of {[p.value for p in Precision]}") from None
+    return BuildOptions(prec, workspace_mib, calibration_batches, art.run(preset) / "engines" / "timing.cache")
+
+
+def engines_dir(art: Artifacts, preset: str, precision: str) -> Path:
+    return art.run(preset) / "engines" / precision
+
+
+@app.command()
+def engines(preset: str = PresetOpt, precision: str = PrecisionOpt,
+            workspace_mib: int = typer.Option(2048, help="TensorRT workspace memory pool limit (MiB)."),
+            calibration_batches: int = typer.Option(16, help="INT8: calibration batches of opt batch size.")) -> None:
+    """Build TensorRT engines from the exported ONNX files (GPU + tensorrt package needed); engines
+    whose manifest matches are reused."""
+    art = Artifacts.default()
+    try:
+        run_engines(art, preset, _build_options(art, preset, precision, workspace_mib, calibration_batches))
+    except MMTritonError as e:
+        fail(e)
+
+
+def run_engines(art: Artifacts, preset: str, options) -> Path:
+    from mmtriton.engine.build import build_engines
+    from mmtriton.engine.device import current_device
+    from mmtriton.spec import get_graph
+
+    device = current_device()
+    out = engines_dir(art, preset, options.precision.value)
+    console.print(f"engines: {device.gpu_name} (compute {device.compute_capability}), TensorRT "
+                  f"{device.tensorrt_version}, {options.precision.value} -> {out}")
+    build_engines(get_graph(preset), art.onnx(preset), out, options, device, art.manifest("val"),
+                  on_model=lambda r: console.print(f"  {r.model}: {r.status}"
+                                                   + (f" in {r.seconds:.0f} s ({'; '.join(r.reasons)})" if r.reasons else "")))
+    return out
+
+
+@app.command("check-engines")
+def check_engines_cmd(repository: Path = typer.Option(Path("/models"), help="Model repository to check.")) -> None:
+    """Refuse (exit 2) when an engine's manifest does not match this GPU and TensorRT; the server
+    container runs this before tritonserver."""
+    from mmtriton.engine.device import current_device
+    from mmtriton.engine.verify import check_engines, engines_in
+
+    try:
+        if not engines_in(repository):
+            console.print(f"check-engines: no TensorRT engines in {repository}; nothing to check")
+            return
+        n = check_engines(repository, current_device())
+    except MMTritonError as e:
+        fail(e)
+    console.print(f"check-engines: {n} engine(s) match this GPU and TensorRT")
+
+
+@app.command("check-repo")
+def check_repo(repository: Path = typer.Argument(..., help="Repository folder."), preset: str = PresetOpt,
+               target: str = TargetOpt,
+               onnx_dir: Optional[Path] = typer.Option(None, help="ONNX files to compare tensor names with."),
+               configs_only: bool = typer.Option(False, help="Do not require model files (plans built elsewhere).")) -> None:
+    """Check a written repository: ensemble steps exist, configs parse, names and dtypes match the
+    spec, the ONNX graphs and the engine manifests."""
+    from mmtriton.repository.config import Target
+    from mmtriton.repository.structure import repository_problems
+    from mmtriton.spec import get_graph
+
+    problems = repository_problems(repository, get_graph(preset), Target(target), onnx_dir, not configs_only)
+    for p in problems:
+        console.print(f"[red]problem:[/red] {p}")
+    if problems:
+        raise typer.Exit(2)
+    console.print(f"check-repo: {repository} ({target}) is consistent with the spec")
+
+
+@app.command("deploy-build")
+def deploy_build(preset: str = PresetOpt, target: str = typer.Option("tensorrt", help="tensorrt or onnxruntime."),
+                 out: Path = typer.Option(Path("/models"), help="Where to write the repository."),
+                 precision: str = PrecisionOpt, workspace_mib: int = 2048, calibration_batches: int = 16) -> None:
+    """The compose `builder` service: data/model/ONNX (each reused when present), TensorRT engines
+    (tensorrt target), the repository for the target, and its structural check."""
+    from mmtriton.repository.config import Target
+    from mmtriton.repository.structure import repository_problems
+    from mmtriton.spec import get_graph
+
+    art = Artifacts.default()
+    try:
+        tgt = Target(target)
+        if tgt is Target.EMBEDDED:
+            raise typer.BadParameter("deploy-build writes tensorrt or onnxruntime repositories")
+        ensure_data(art)
+        ensure_trained(art, preset)
+        ensure_exported(art, preset)
+        models = art.onnx(preset)
+        if tgt is Target.TENSORRT:
+            models = run_engines(art, preset, _build_options(art, preset, precision, workspace_mib, calibration_batches))
+        path = build_repository(art, preset, target, out, models)
+        problems = repository_problems(path, get_graph(preset), tgt, art.onnx(preset))
+    except MMTritonError as e:
+        fail(e)
+    if problems:
+        fail(DeployError("the written repository is inconsistent:\n  " + "\n  ".join(problems)))
+    console.print(f"deploy-build: {target} repository ready in {path}")
+
+
 @app.command()
 def serve(repository: Path = typer.Option(Path("model_repository"), help="Model repository folder."),
           host: str = typer.Option("127.0.0.1", help="Bind address (development server: keep it local)."),
@@ -282,7 +393,9 @@ def bench(preset: str = PresetOpt,
           http_url: Optional[str] = typer.Option(None, help="Its HTTP host:port (default: gRPC port - 1)."),
           out: Path = typer.Option(Path("benchmarks/results"), help="Where reports go."),
           items: Optional[int] = typer.Option(None, help="Held-out items in the workload."),
-          levels: Optional[str] = typer.Option(None, help="Concurrency levels, e.g. 1,4,8.")) -> None:
+          levels: Optional[str] = typer.Option(None, help="Concurrency levels, e.g. 1,4,8."),
+          protocols: Optional[str] = typer.Option(None, help="perf_analyzer protocols, e.g. grpc,http or http."),
+          triton_only: bool = typer.Option(False, "--triton-only", help="Only sweep the server at --url (no baselines).")) -> None:
     """perf_analyzer sweeps with real held-out inputs against the in-process floor, a FastAPI +
     PyTorch eager service and Triton without dynamic batching; writes markdown, CSV and plots."""
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
@@ -297,12 +410,15 @@ def bench(preset: str = PresetOpt,
     if url and not http_url:
         host, _, port = url.rpartition(":")
         http_url = f"{host}:{int(port) - 1}"
-    plan = make_plan(full, name, preset=preset, url=url, http_url=http_url, out_dir=out, items=items, levels=lv)
-    command = "make bench FULL=1" if full and not (name or url or items or levels) else \
-        ("make bench" if not (full or name or url or items or levels) else "mmtriton bench " + " ".join(sys.argv[2:]))
+    protos = tuple(protocols.split(",")) if protocols else None
+    plan = make_plan(full, name, preset=preset, url=url, http_url=http_url, out_dir=out, items=items, levels=lv,
+                     protocols=protos, triton_only=triton_only or None)
+    custom = name or url or items or levels or protocols or triton_only
+    command = "make bench FULL=1" if full and not custom else \
+        ("make bench" if not (full or custom) else "mmtriton bench " + " ".join(sys.argv[2:]))
     columns = (TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn())
     try:
-        ensure_artifacts(art, preset)
+        ensure_artifacts(art, preset, need_checkpoint=not triton_only)
         with Progress(*columns, console=console) as progress:
             res = run_bench(plan, art, Tracker(progress))
         path = write_report(res, command)

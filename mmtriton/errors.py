@@ -43,3 +43,11 @@ class ServerError(MMTritonError):
 
 class BenchError(MMTritonError):
     """A benchmark cannot run or measure: server unreachable, perf_analyzer failed or unstable."""
+
+
+class EngineError(MMTritonError):
+    """A TensorRT engine cannot be built, or was built for another GPU or TensorRT version."""
+
+
+class DeployError(MMTritonError):
+    """A deployment repository is inconsistent: a model, tensor name or dtype does not match the spec."""

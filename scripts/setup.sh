@@ -4,7 +4,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-APT_PACKAGES=(espeak-ng libsndfile1 libpython3.11 libb64-0d fonts-dejavu-core fonts-liberation2 fonts-freefont-ttf)
+APT_PACKAGES=(espeak-ng libsndfile1 libpython3.11 libb64-0d fonts-dejavu-core fonts-liberation2 fonts-freefont-ttf docker-compose)
 PYTHON=${PYTHON:-python3.11}
 VENV=.venv
 STAMP=$VENV/.mmtriton-installed

@@ -88,6 +88,26 @@ def perf_env() -> dict[str, str]:
     return env
 
 
+ADMIN_KEY_ENV, ADMIN_HEADER_ENV = "TRITON_ADMIN_KEY", "TRITON_ADMIN_HEADER"
+
+
+def admin_header() -> Optional[tuple[str, str]]:
+    """(header, key) for a server whose statistics API is restricted (the compose deployment).
+
+    perf_analyzer reads server-side statistics after every window; it can send an HTTP header
+    but no gRPC metadata, so against a restricted server only its HTTP runs get the split.
+    """
+    key = os.environ.get(ADMIN_KEY_ENV)
+    return (os.environ.get(ADMIN_HEADER_ENV, "admin-key"), key) if key else None
+
+
+def redacted(cmd: list[str]) -> str:
+    """The command for logs, with the admin key replaced."""
+    secret = admin_header()
+    text = " ".join(cmd)
+    return text.replace(secret[1], "***") if secret else text
+
+
 def perf_command(binary: Path, model: str, url: str, protocol: str, data: Path, concurrency: int,
                  csv_path: Path, settings: PerfSettings, shared_memory: str = "none") -> list[str]:
     cmd = [str(binary), "-m", model, "-u", url, "-i", protocol, "--input-data", str(data),
@@ -98,6 +118,9 @@ def perf_command(binary: Path, model: str, url: str, protocol: str, data: Path, 
         cmd += ["--request-count", str(settings.request_count)]
     if shared_memory != "none":
         cmd += ["--shared-memory", shared_memory, "--output-shared-memory-size", str(1 << 20)]
+    header = admin_header()
+    if header and protocol == "http":
+        cmd += ["-H", f"{header[0]}:{header[1]}"]
     return cmd
 
 
@@ -148,7 +171,7 @@ def _run_point(model: str, url: str, protocol: str, data: Path, concurrency: int
     csv_path = work / f"{model}-{protocol}-{shared_memory}-c{concurrency}.csv"
     cmd = perf_command(binary or find_perf_analyzer(), model, url, protocol, data, concurrency, csv_path,
                        settings, shared_memory)
-    log.debug("running %s", " ".join(cmd))
+    log.debug("running %s", redacted(cmd))
     try:
         proc = subprocess.run(cmd, capture_output=True, text=True, env=perf_env(), timeout=settings.timeout_s)
     except subprocess.TimeoutExpired as e:

@@ -28,6 +28,7 @@ class BenchPlan:
     tune: bool = False
     tune_concurrency: int = 8
     perf: PerfSettings = PerfSettings(window_ms=2000, stability_pct=30, max_trials=6)
+    triton_only: bool = False  # only perf_analyzer + SDK sweeps of the server (no baselines)
     url: Optional[str] = None  # external server (gRPC host:port); None: start the embedded one
     http_url: Optional[str] = None
     out_dir: Path = Path("benchmarks/results")

@@ -199,6 +199,8 @@ def run_bench(plan: BenchPlan, art: Artifacts, tr: Tracker) -> Results:
     data = write_input_data(graph, items, [source.tensors(it) for it in items], work / "inputs")
     res = Results(plan, describe(items), policy={m.name: m.batching for m in graph.models})
     tr.advance()
+    if plan.triton_only:
+        return run_triton_only(plan, graph, data, items, work, res, tr)
     tr.stage("preprocessing per core", 1)
     res.preproc = run_preproc(plan, art)
     tr.advance()
@@ -213,10 +215,31 @@ def run_bench(plan: BenchPlan, art: Artifacts, tr: Tracker) -> Results:
     return res
 
 
-def ensure_artifacts(art: Artifacts, preset: str) -> None:
+def run_triton_only(plan: BenchPlan, graph: ModelGraph, data: dict, items: list, work: Path, res: Results,
+                    tr: Tracker) -> Results:
+    """The server alone: perf_analyzer sweeps and the SDK load generator against ``plan.url``.
+
+    Used by the compose ``bench`` service: the baselines (in-process floor, FastAPI + PyTorch)
+    would measure the SDK container's CPU, not the deployment, so they are left out and said so.
+    """
+    if not plan.external:
+        raise BenchError("--triton-only measures a running server: pass --url HOST:PORT")
+    check_reachable(plan.http_url, graph.ensemble.name)
+    res.perf = perf_sweep(plan, graph, plan.url, plan.http_url, data, work, tr, models_to_measure(plan, graph),
+                          plan.protocols)
+    tr.stage("SDK load generator (gRPC)", 1)
+    res.loadgen += asyncio.run(sweep_triton_sdk(plan.url, items, plan.loadgen_levels, plan.loadgen_warmup_s,
+                                                plan.loadgen_window_s))
+    tr.advance()
+    res.notes.append("Triton only (--triton-only): no preprocessing-per-core, in-process floor, FastAPI baseline, "
+                     "goal rounds or batching variant in this run; goals read n/a")
+    return res
+
+
+def ensure_artifacts(art: Artifacts, preset: str, need_checkpoint: bool = True) -> None:
     """`make bench` runs after `make demo`; say so instead of failing deep inside."""
-    missing = [p for p in (art.manifest("test"), art.checkpoint(preset), art.onnx(preset) / "fusion.onnx")
-               if not p.is_file()]
+    needed = (art.manifest("test"), art.onnx(preset) / "fusion.onnx") + ((art.checkpoint(preset),) if need_checkpoint else ())
+    missing = [p for p in needed if not p.is_file()]
     if missing:
         raise BenchError(f"missing {', '.join(map(str, missing))}: run `make demo` first (data, model, ONNX)")
 

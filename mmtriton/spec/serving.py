@@ -13,6 +13,8 @@ from mmtriton.errors import SpecError
 from mmtriton.spec.tensors import BatchingSpec
 
 DEFAULTS_PATH = Path(__file__).with_name("serving_defaults.json")
+# Per-target overrides: the CPU-tuned defaults do not carry over to a GPU (engines want batches).
+TARGET_PATHS = {"tensorrt": Path(__file__).with_name("serving_tensorrt.json")}
 _FIELDS = {f.name for f in dataclasses.fields(BatchingSpec)}
 
 
@@ -44,3 +46,9 @@ def save_serving_defaults(defaults: Mapping[str, BatchingSpec], evidence: str, p
     """Write the defaults with a pointer to the measurement that chose them."""
     doc = {"evidence": evidence, "models": {n: batching_to_dict(b) for n, b in sorted(defaults.items())}}
     path.write_text(json.dumps(doc, indent=2) + "\n")
+
+
+def target_overrides(target: str) -> dict[str, BatchingSpec]:
+    """Serving policies that replace the defaults for a deployment target (empty: none)."""
+    path = TARGET_PATHS.get(target)
+    return load_serving_defaults(path) if path is not None else {}

@@ -82,3 +82,27 @@ def test_tiny_sweep_runs_end_to_end_into_a_report(server, artifacts, tmp_path):
     assert "external server" in " ".join(res.notes)
     assert path.is_file() and (tmp_path / "tiny" / "perf.csv").is_file()
     assert "perf_analyzer" in " ".join(tracker.stages)
+
+
+def test_triton_only_sweep_over_http_with_the_admin_header(server, artifacts, tmp_path, monkeypatch):
+    """What the compose `bench` service runs: the server alone, HTTP with the restricted-API key
+    header (perf_analyzer cannot send gRPC metadata); no baseline is measured, every goal reads n/a."""
+    from mmtriton.bench.goals import evaluate
+    from mmtriton.bench.plan import make_plan
+    from mmtriton.bench.report import write_report
+    from mmtriton.bench.run import run_bench
+    from mmtriton.bench.tracker import Tracker
+
+    monkeypatch.setenv("TRITON_ADMIN_KEY", "pytest-key")
+    plan = make_plan(False, "gpu-like", url=server.cfg.grpc_url, http_url=server.cfg.http_url, out_dir=tmp_path,
+                     items=6, levels=(1, 2), protocols=("http",), triton_only=True)
+    plan = dataclasses.replace(plan, loadgen_levels=(2,), loadgen_warmup_s=0.3, loadgen_window_s=1.0,
+                               perf=PerfSettings(window_ms=1000, stability_pct=100, max_trials=3))
+    res = run_bench(plan, artifacts, Tracker())
+    path = write_report(res, "pytest triton-only sweep")
+    assert {(p.protocol, p.concurrency) for p in res.perf} == {("http", 1), ("http", 2)}
+    assert all(p.throughput > 0 for p in res.perf)
+    assert [r.system for r in res.loadgen] == ["triton-sdk-grpc"] and res.loadgen[0].errors == 0
+    assert res.floor == [] and res.rounds == [] and not res.preproc
+    assert all(g.met is None for g in evaluate(res))
+    assert path.is_file() and "--triton-only" in path.read_text()

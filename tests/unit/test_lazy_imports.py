@@ -52,3 +52,12 @@ def test_building_the_graph_and_preprocessing_loads_no_heavy_framework():
 def test_the_probe_itself_sees_heavy_imports():
     """Guard against a probe that can never fail: it must report a module that was imported."""
     assert _heavy_modules_after("import json as onnx  # noqa\nimport sys; sys.modules['onnx'] = onnx") == ["onnx"]
+
+
+def test_the_engine_package_and_the_server_side_check_load_no_heavy_framework():
+    """`mmtriton check-engines` runs in the Triton image, which has no torch, onnx or tensorrt package."""
+    code = """
+        import mmtriton.engine.build, mmtriton.engine.verify, mmtriton.engine.manifest, mmtriton.engine.device
+        import mmtriton.engine.parity, mmtriton.repository.structure, mmtriton.cli
+    """
+    assert _heavy_modules_after(code) == []

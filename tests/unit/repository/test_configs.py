@@ -30,18 +30,35 @@ def _parse(path: Path):
 
 
 @pytest.mark.parametrize("target,platform", [(Target.ONNXRUNTIME, "onnxruntime_onnx"), (Target.TENSORRT, "tensorrt_plan")])
-def test_other_targets_change_only_encoders_and_fusion(graph, tmp_path, target, platform):
+def test_other_targets_change_only_encoders_and_fusion_runtimes(graph, tmp_path, target, platform):
     write_configs(graph, target, tmp_path / "t")
     write_configs(graph, Target.EMBEDDED, tmp_path / "e")
     native = {m.name for m in graph.encoders} | {graph.fusion.name}
     for m in graph.models:
         cfg, emb = _parse(tmp_path / "t" / m.name / "config.pbtxt"), _parse(tmp_path / "e" / m.name / "config.pbtxt")
+        assert (list(cfg.input), list(cfg.output)) == (list(emb.input), list(emb.output)) or m.name in native
         if m.name in native:
             assert cfg.platform == platform and not cfg.backend
             assert not any(i.allow_ragged_batch for i in cfg.input)  # native backends cannot pad ragged inputs
+        elif target is Target.ONNXRUNTIME:
+            assert cfg == emb  # CPU target: the CPU-tuned policy as is
         else:
-            assert cfg == emb
+            assert cfg.backend == "python" and cfg.instance_group[0].kind == pb.ModelInstanceGroup.KIND_CPU
     assert (tmp_path / "t" / "multimodal" / "config.pbtxt").read_text() == (tmp_path / "e" / "multimodal" / "config.pbtxt").read_text()
+
+
+def test_tensorrt_target_takes_its_serving_policy_from_the_spec(graph, tmp_path):
+    from mmtriton.spec.serving import target_overrides
+
+    policy = target_overrides(Target.TENSORRT.value)
+    write_configs(graph, Target.TENSORRT, tmp_path)
+    for name, b in policy.items():
+        cfg = _parse(tmp_path / name / "config.pbtxt")
+        assert cfg.instance_group[0].count == b.instances
+        assert cfg.HasField("dynamic_batching") == b.dynamic
+        if b.dynamic:
+            assert list(cfg.dynamic_batching.preferred_batch_size) == list(b.preferred_batch_sizes)
+    assert target_overrides(Target.ONNXRUNTIME.value) == {}
 
 
 def test_configs_carry_spec_names_types_and_policies(graph):

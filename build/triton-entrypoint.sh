@@ -1,0 +1,26 @@
+#!/usr/bin/env bash
+# Entrypoint of the `triton` and `triton-cpu` services: refuse engines built for another GPU or
+# TensorRT, then exec tritonserver with the hardened flags. Never echoes the admin key.
+set -euo pipefail
+
+: "${TRITON_ADMIN_KEY:?TRITON_ADMIN_KEY is empty: set it in .env (see .env.example)}"
+REPOSITORY=${MODEL_REPOSITORY:-/models}
+HEADER=${TRITON_ADMIN_HEADER:-admin-key}
+RESTRICTED=${TRITON_RESTRICTED_APIS:-model-repository,shared-memory,statistics,trace,logging}
+
+if [ ! -f "$REPOSITORY/multimodal/config.pbtxt" ]; then
+  echo "no model repository in $REPOSITORY: the builder service writes it (docker compose run --rm builder)" >&2
+  exit 2
+fi
+mmtriton check-engines --repository "$REPOSITORY"
+
+exec tritonserver \
+  --model-repository="$REPOSITORY" \
+  --model-control-mode=none \
+  --strict-readiness=true \
+  --exit-timeout-secs="${TRITON_EXIT_TIMEOUT:-30}" \
+  --http-port=8000 --grpc-port=8001 --metrics-port=8002 \
+  --http-restricted-api="${RESTRICTED}:${HEADER}=${TRITON_ADMIN_KEY}" \
+  --grpc-restricted-protocol="${RESTRICTED}:${HEADER}=${TRITON_ADMIN_KEY}" \
+  --log-verbose=0 \
+  "$@"

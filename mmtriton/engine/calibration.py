@@ -1,0 +1,76 @@
+"""INT8 calibration on the reference data set (held-out split never used: calibration reads
+the validation split, so the parity check on the test split stays honest).
+
+Each batch is ``opt_batch_size`` real inputs, preprocessed by the shared numpy library; the
+fusion model is calibrated on real encoder outputs computed with ONNX Runtime.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Iterator
+
+import numpy as np
+
+from mmtriton.spec.graph import ModelGraph
+from mmtriton.spec.tensors import ModelSpec
+
+
+def calibration_batches(graph: ModelGraph, spec: ModelSpec, manifest: Path, onnx_dir: Path,
+                        count: int) -> list[dict[str, np.ndarray]]:
+    """``count`` input batches for ``spec`` built from real samples of ``manifest``."""
+    from mmtriton.bench.workload import load_items
+    from mmtriton.preprocess import Preprocessor
+    from mmtriton.preprocess.tensors import sample_tensors
+    from mmtriton.serving.batching import pad_axis1
+
+    pre, b = Preprocessor(graph), spec.opt_batch_size
+    items = load_items(manifest, count * b)
+    per_item = [sample_tensors(pre, it.image, it.audio, it.text) for it in items]
+    batches = []
+    for start in range(0, count * b, b):
+        chunk = [per_item[(start + k) % len(per_item)] for k in range(b)]
+        batches.append({name: pad_axis1([c[name] for c in chunk]) for name in chunk[0]})
+    if spec is graph.fusion:
+        batches = [_with_embeddings(graph, onnx_dir, t) for t in batches]
+    return [{n: t[n] for n in spec.input_names} for t in batches]
+
+
+def _with_embeddings(graph: ModelGraph, onnx_dir: Path, tensors: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
+    from mmtriton.runtime import ort_session
+
+    for m in graph.encoders:
+        outs = ort_session(onnx_dir / f"{m.name}.onnx").run(list(m.output_names), {n: tensors[n] for n in m.input_names})
+        tensors.update(zip(m.output_names, outs))
+    return tensors
+
+
+def make_calibrator(batches: list[dict[str, np.ndarray]], input_names: tuple[str, ...], cache: Path):
+    """A TensorRT entropy calibrator over ``batches`` (class built lazily: it subclasses TensorRT's)."""
+    import tensorrt as trt
+    import torch
+
+    class Calibrator(trt.IInt8EntropyCalibrator2):
+        def __init__(self) -> None:
+            super().__init__()
+            self.batches: Iterator[dict[str, np.ndarray]] = iter(batches)
+            self.device: dict[str, torch.Tensor] = {}
+
+        def get_batch_size(self) -> int:
+            return int(next(iter(batches[0].values())).shape[0])
+
+        def get_batch(self, names):  # noqa: ANN001 - TensorRT's signature
+            arrays = next(self.batches, None)
+            if arrays is None:
+                return None
+            self.device = {n: torch.from_numpy(np.ascontiguousarray(arrays[n])).cuda() for n in input_names}
+            return [int(self.device[n].data_ptr()) for n in names]
+
+        def read_calibration_cache(self):
+            return cache.read_bytes() if cache.is_file() else None
+
+        def write_calibration_cache(self, data) -> None:  # noqa: ANN001
+            cache.parent.mkdir(parents=True, exist_ok=True)
+            cache.write_bytes(bytes(data))
+
+    return Calibrator()

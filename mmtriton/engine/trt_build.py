@@ -1,0 +1,126 @@
+"""The TensorRT calls: ONNX parser -> explicit-batch network -> builder config -> serialised plan.
+
+Runs only where the ``tensorrt`` Python package and a GPU exist (the NGC builder image);
+imported lazily by ``mmtriton.engine.build``. Written against TensorRT 10: every network is
+explicit-batch (the flag is passed when the installed release still defines it), memory is
+limited through memory pools, and the timing cache is persisted between builds.
+"""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+from typing import Any, Optional
+
+from mmtriton.engine.profiles import BuildOptions, Precision, engine_profiles
+from mmtriton.errors import EngineError
+from mmtriton.spec.dtypes import from_tensorrt_name
+from mmtriton.spec.tensors import ModelSpec
+
+log = logging.getLogger(__name__)
+
+
+def _trt():
+    try:
+        import tensorrt as trt
+    except ImportError as e:
+        raise EngineError("the tensorrt Python package is not installed: build engines in the builder image "
+                          "(docker compose run --rm builder) or any NGC TensorRT/PyTorch container") from e
+    return trt
+
+
+def _logger(trt):
+    return trt.Logger(trt.Logger.WARNING)
+
+
+def _network(trt, builder, onnx_path: Path):
+    flags = 0
+    explicit = getattr(trt.NetworkDefinitionCreationFlag, "EXPLICIT_BATCH", None)
+    if explicit is not None:  # TensorRT < 10 needs it; 10 makes every network explicit-batch
+        flags |= 1 << int(explicit)
+    network = builder.create_network(flags)
+    parser = trt.OnnxParser(network, builder.logger)
+    if not parser.parse_from_file(str(onnx_path)):
+        errors = "; ".join(str(parser.get_error(i)) for i in range(parser.num_errors))
+        raise EngineError(f"TensorRT cannot parse {onnx_path}: {errors}")
+    return network, parser
+
+
+def _check_network_io(network, spec: ModelSpec) -> None:
+    """The ONNX graph's inputs must be the spec's, in name and dtype, or the configs lie."""
+    got = {network.get_input(i).name: network.get_input(i).dtype.name for i in range(network.num_inputs)}
+    want = {t.name: t.dtype.tensorrt_name for t in spec.inputs}
+    if got != want:
+        raise EngineError(f"{spec.name}: ONNX inputs {got} differ from the spec {want}; re-export")
+
+
+def _profile(builder, spec: ModelSpec):
+    profile = builder.create_optimization_profile()
+    for name, p in engine_profiles(spec).items():
+        profile.set_shape(name, p.min, p.opt, p.max)
+    return profile
+
+
+def _precision(trt, config, options: BuildOptions, calibrator: Any, profile) -> None:
+    if options.precision is Precision.FP32:
+        return
+    fp16 = getattr(trt.BuilderFlag, "FP16", None)
+    if fp16 is None:
+        raise EngineError("this TensorRT has no weakly-typed FP16 flag; build FP32 or use the pinned NGC release")
+    config.set_flag(fp16)  # INT8 falls back to FP16 (not FP32) for layers without INT8 kernels
+    if options.precision is Precision.INT8:
+        int8 = getattr(trt.BuilderFlag, "INT8", None)
+        if int8 is None or calibrator is None:
+            raise EngineError("INT8 needs TensorRT's implicit quantisation and a calibrator")
+        config.set_flag(int8)
+        config.int8_calibrator = calibrator
+        config.set_calibration_profile(profile)
+
+
+def _timing_cache(config, path: Optional[Path]):
+    data = path.read_bytes() if path is not None and path.is_file() else b""
+    cache = config.create_timing_cache(data)
+    config.set_timing_cache(cache, ignore_mismatch=False)
+    return cache
+
+
+def _save_timing_cache(config, path: Optional[Path]) -> None:
+    if path is None:
+        return
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_suffix(".tmp")
+    tmp.write_bytes(bytes(memoryview(config.get_timing_cache().serialize())))
+    tmp.replace(path)
+
+
+def build_plan(onnx_path: Path, spec: ModelSpec, options: BuildOptions, calibrator: Any = None) -> bytes:
+    """A serialised engine for ``spec`` from ``onnx_path``; raises EngineError with TensorRT's reason."""
+    trt = _trt()
+    builder = trt.Builder(_logger(trt))
+    network, _parser = _network(trt, builder, onnx_path)
+    _check_network_io(network, spec)
+    config = builder.create_builder_config()
+    config.set_memory_pool_limit(trt.MemoryPoolType.WORKSPACE, options.workspace_bytes)
+    profile = _profile(builder, spec)
+    config.add_optimization_profile(profile)
+    _precision(trt, config, options, calibrator, profile)
+    _timing_cache(config, options.timing_cache)
+    serialized = builder.build_serialized_network(network, config)
+    if serialized is None:
+        raise EngineError(f"TensorRT failed to build {spec.name} ({options.precision.value}); see its log above")
+    _save_timing_cache(config, options.timing_cache)
+    return bytes(memoryview(serialized))
+
+
+def plan_io(plan: bytes) -> tuple[dict[str, str], dict[str, str]]:
+    """(inputs, outputs) of a serialised engine: tensor name -> dtype-table name."""
+    trt = _trt()
+    engine = trt.Runtime(_logger(trt)).deserialize_cuda_engine(plan)
+    if engine is None:
+        raise EngineError("TensorRT cannot deserialise the engine it just built")
+    ins, outs = {}, {}
+    for i in range(engine.num_io_tensors):
+        name = engine.get_tensor_name(i)
+        dtype = from_tensorrt_name(engine.get_tensor_dtype(name).name).name
+        (ins if engine.get_tensor_mode(name) == trt.TensorIOMode.INPUT else outs)[name] = dtype
+    return ins, outs

@@ -32,17 +32,41 @@ def calibration_batches(graph: ModelGraph, spec: ModelSpec, manifest: Path, onnx
         chunk = [per_item[(start + k) % len(per_item)] for k in range(b)]
         batches.append({name: pad_axis1([c[name] for c in chunk]) for name in chunk[0]})
     if spec is graph.fusion:
-        batches = [_with_embeddings(graph, onnx_dir, t) for t in batches]
-    return [{n: t[n] for n in spec.input_names} for t in batches]
+        batches = _with_embeddings(graph, onnx_dir, batches)
+    return [fit_to_opt(spec, {n: t[n] for n in spec.input_names}) for t in batches]
 
 
-def _with_embeddings(graph: ModelGraph, onnx_dir: Path, tensors: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
+def fit_to_opt(spec: ModelSpec, arrays: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
+    """Crop or zero-pad every dynamic axis to the profile's opt size: TensorRT calibrates a
+    dynamic-shape network at the calibration profile's opt shapes, so every batch must have them.
+    Length inputs (one int per row) are clipped to the cropped length."""
+    out, longest = {}, 0
+    for t in spec.inputs:
+        a, target = arrays[t.name], t.shape(len(arrays[t.name]), "opt")
+        for axis in t.dynamic_axes:
+            size = target[axis]
+            longest = max(longest, size)
+            a = np.take(a, range(min(a.shape[axis], size)), axis=axis)
+            pad = [(0, 0)] * a.ndim
+            pad[axis] = (0, size - a.shape[axis])
+            a = np.pad(a, pad)
+        out[t.name] = np.ascontiguousarray(a)
+    for t in spec.inputs:
+        if not t.dynamic_axes and t.dims == (1,) and t.dtype.numpy.kind == "i" and longest:
+            out[t.name] = np.minimum(out[t.name], longest).astype(t.dtype.numpy)
+    return out
+
+
+def _with_embeddings(graph: ModelGraph, onnx_dir: Path, batches: list[dict[str, np.ndarray]]) -> list[dict[str, np.ndarray]]:
+    """Real encoder outputs (ONNX Runtime) added to every batch: the fusion model's inputs."""
     from mmtriton.runtime import ort_session
 
-    for m in graph.encoders:
-        outs = ort_session(onnx_dir / f"{m.name}.onnx").run(list(m.output_names), {n: tensors[n] for n in m.input_names})
-        tensors.update(zip(m.output_names, outs))
-    return tensors
+    sessions = {m.name: ort_session(onnx_dir / f"{m.name}.onnx") for m in graph.encoders}
+    for tensors in batches:
+        for m in graph.encoders:
+            outs = sessions[m.name].run(list(m.output_names), {n: tensors[n] for n in m.input_names})
+            tensors.update(zip(m.output_names, outs))
+    return batches
 
 
 def make_calibrator(batches: list[dict[str, np.ndarray]], input_names: tuple[str, ...], cache: Path):

@@ -33,13 +33,13 @@ def _logger(trt):
     return trt.Logger(trt.Logger.WARNING)
 
 
-def _network(trt, builder, onnx_path: Path):
+def _network(trt, builder, logger, onnx_path: Path):
     flags = 0
     explicit = getattr(trt.NetworkDefinitionCreationFlag, "EXPLICIT_BATCH", None)
     if explicit is not None:  # TensorRT < 10 needs it; 10 makes every network explicit-batch
         flags |= 1 << int(explicit)
     network = builder.create_network(flags)
-    parser = trt.OnnxParser(network, builder.logger)
+    parser = trt.OnnxParser(network, logger)
     if not parser.parse_from_file(str(onnx_path)):
         errors = "; ".join(str(parser.get_error(i)) for i in range(parser.num_errors))
         raise EngineError(f"TensorRT cannot parse {onnx_path}: {errors}")
@@ -96,8 +96,9 @@ def _save_timing_cache(config, path: Optional[Path]) -> None:
 def build_plan(onnx_path: Path, spec: ModelSpec, options: BuildOptions, calibrator: Any = None) -> bytes:
     """A serialised engine for ``spec`` from ``onnx_path``; raises EngineError with TensorRT's reason."""
     trt = _trt()
-    builder = trt.Builder(_logger(trt))
-    network, _parser = _network(trt, builder, onnx_path)
+    logger = _logger(trt)
+    builder = trt.Builder(logger)
+    network, _parser = _network(trt, builder, logger, onnx_path)
     _check_network_io(network, spec)
     config = builder.create_builder_config()
     config.set_memory_pool_limit(trt.MemoryPoolType.WORKSPACE, options.workspace_bytes)

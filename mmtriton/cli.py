@@ -340,26 +340,43 @@ def deploy_build(preset: str = PresetOpt, target: str = typer.Option("tensorrt",
 
 @app.command()
 def serve(repository: Path = typer.Option(Path("model_repository"), help="Model repository folder."),
+          preset: str = PresetOpt,
           host: str = typer.Option("127.0.0.1", help="Bind address (development server: keep it local)."),
           http_port: int = 8000, grpc_port: int = 8001, metrics_port: int = 8002,
           exit_timeout: int = typer.Option(5, help="Seconds in-flight requests get at shutdown."),
-          ready_timeout: float = 180.0) -> None:
-    """Run the embedded Triton (2.51.0 from nvidia-pytriton) in the foreground; Ctrl-C stops it."""
-    from mmtriton.serving.process import EmbeddedServer
-    from mmtriton.serving.server import ServerConfig
+          ready_timeout: float = 180.0,
+          probe_interval: float = typer.Option(2.0, help="Seconds between deep probes (0: no supervision).")) -> None:
+    """Run the embedded Triton (2.51.0 from nvidia-pytriton) in the foreground, supervised by a deep
+    probe that restarts it when a model stops answering; Ctrl-C or SIGTERM stops it."""
+    import signal
+    import threading
 
-    cfg = ServerConfig(repository, host, http_port, grpc_port, metrics_port, exit_timeout)
-    server = EmbeddedServer(cfg)
+    from mmtriton.serving.process import EmbeddedServer
+    from mmtriton.serving.server import ADMIN_KEY_ENV, RESTRICTED_APIS, ServerConfig, admin_key
+    from mmtriton.serving.supervisor import DeepProbe, Supervisor
+    from mmtriton.spec import get_graph
+
+    work = Path("artifacts/triton")
+    cfg = ServerConfig(repository, host, http_port, grpc_port, metrics_port, exit_timeout, work_dir=work,
+                       admin_key=admin_key(work))
+    server, stop = EmbeddedServer(cfg), threading.Event()
+    signal.signal(signal.SIGTERM, lambda *_: stop.set())
+    supervisor = Supervisor(server, DeepProbe(get_graph(preset), cfg.http_url), max(probe_interval, 0.5))
     try:
         server.start(ready_timeout, stream_log=True)
         console.print(f"ready: HTTP {cfg.http_url}, gRPC {cfg.grpc_url}, metrics {cfg.host}:{cfg.metrics_port} "
                       "(development server; Ctrl-C stops it)")
-        server.wait()
+        console.print(f"restricted APIs ({', '.join(RESTRICTED_APIS)}) need header `admin-key`: the key is "
+                      f"${ADMIN_KEY_ENV} or the file {work / 'admin-key'}")
+        if probe_interval > 0:
+            supervisor.start()
+        stop.wait()
     except MMTritonError as e:
         fail(e)
     except KeyboardInterrupt:
         console.print("stopping")
     finally:
+        supervisor.stop()
         server.stop()
 
 

@@ -1,5 +1,17 @@
 """The project's exception tree; boundaries (CLI, Triton backends, client) convert from it."""
 
+import re
+
+# Library error texts can carry object reprs with memory addresses or file-system paths; what
+# reaches a client must not (CVE-2025-23320 leaked shared-memory names the same way).
+_OBJECT_REPR = re.compile(r"<[\w.]+ object at 0x[0-9a-fA-F]+>")
+_PATH = re.compile(r"(?<![\w.])/(?:[\w.@+-]+/)+[\w.@+-]*")
+
+
+def public_message(error: BaseException) -> str:
+    """``str(error)`` without object addresses or absolute paths, for messages sent to clients."""
+    return _PATH.sub("<path>", _OBJECT_REPR.sub("the input", str(error)))
+
 
 class MMTritonError(Exception):
     """Base class of every error this project raises on purpose."""

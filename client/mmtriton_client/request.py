@@ -82,6 +82,11 @@ class RequestBuilder:
         max_seconds = self.info.limits.get("audio_seconds")
         if seconds is not None and max_seconds is not None and seconds > max_seconds:
             raise InvalidInputError(f"audio is {seconds:.2f} s long; the server accepts at most {max_seconds:g} s")
+        max_chars = self.info.limits.get("text_chars")
+        if modality == "text" and max_chars is not None:
+            chars = len(value.decode("utf-8", errors="replace"))
+            if chars > max_chars:
+                raise InvalidInputError(f"text is {chars} characters; the server accepts at most {int(max_chars)}")
         pixels = _image_pixels(value) if modality == "image" else None
         max_pixels = self.info.limits.get("image_pixels")
         if pixels is not None and max_pixels is not None and pixels > max_pixels:

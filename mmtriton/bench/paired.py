@@ -66,6 +66,8 @@ class PairedSetup:
     work: Path
     perf: PerfSettings
     seconds: float = 4.0
+    perf_protocol: str = "grpc"  # "http" against a server that restricts statistics (admin key header)
+    perf_url: str = ""           # defaults to grpc_url
 
 
 def _floor_b1_p50(s: PairedSetup) -> float:
@@ -74,7 +76,8 @@ def _floor_b1_p50(s: PairedSetup) -> float:
 
 
 def _ensemble(s: PairedSetup, concurrency: int) -> Any:
-    return run_point(s.graph.ensemble.name, s.grpc_url, "grpc", s.ensemble_data, concurrency, s.work / "paired", s.perf)
+    return run_point(s.graph.ensemble.name, s.perf_url or s.grpc_url, s.perf_protocol, s.ensemble_data, concurrency,
+                     s.work / "paired", s.perf)
 
 
 def _c8(sweep: Callable, url: str, s: PairedSetup) -> Any:

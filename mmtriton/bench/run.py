@@ -117,9 +117,11 @@ def triton_main(plan: BenchPlan, art: Artifacts, graph: ModelGraph, data: dict, 
                                                     plan.loadgen_window_s))
         tr.advance()
         with fastapi_baseline(plan, art, items, res, tr) as fastapi_url:
+            protocol = plan.protocols[0]
             paired_rounds(plan, PairedSetup(graph, onnx_dir, items, pipe, grpc_url, fastapi_url, data[graph.ensemble.name],
                                             best_concurrency(res, graph), res.floor_multi.batch, work, plan.perf,
-                                            plan.loadgen_window_s),
+                                            plan.loadgen_window_s, protocol,
+                                            grpc_url if protocol == "grpc" else http_url),
                           res, tr)
 
     if plan.external:
@@ -133,7 +135,8 @@ def triton_main(plan: BenchPlan, art: Artifacts, graph: ModelGraph, data: dict, 
 
 
 def best_concurrency(res: Results, graph: ModelGraph) -> int:
-    pts = [p for p in res.perf if p.model == graph.ensemble.name and p.protocol == "grpc" and p.shared_memory == "none"]
+    pts = [p for p in res.perf if p.model == graph.ensemble.name and p.protocol == res.plan.protocols[0]
+           and p.shared_memory == "none"]
     return max(pts, key=lambda p: p.throughput).concurrency if pts else 8
 
 

@@ -12,7 +12,7 @@ from typing import Sequence
 
 import numpy as np
 
-from mmtriton.errors import InvalidInputError
+from mmtriton.errors import InvalidInputError, public_message
 from mmtriton.spec.presets import AudioConfig
 
 LOG_FLOOR = 1e-6
@@ -26,7 +26,7 @@ def _check_header(data: bytes, cfg: AudioConfig):
     try:
         info = sf.info(io.BytesIO(data))
     except (RuntimeError, sf.LibsndfileError, TypeError, ValueError) as e:
-        raise InvalidInputError(f"not a decodable audio file (WAV, FLAC, OGG, MP3): {e}") from e
+        raise InvalidInputError(f"not a decodable audio file (WAV, FLAC, OGG, MP3): {public_message(e)}") from e
     if info.samplerate < 1000 or info.channels < 1 or info.channels > _MAX_CHANNELS:
         raise InvalidInputError(f"unsupported audio: {info.samplerate} Hz, {info.channels} channels")
     seconds = info.frames / info.samplerate
@@ -56,7 +56,7 @@ def decode_audio(data: bytes, cfg: AudioConfig) -> np.ndarray:
     try:
         samples, rate = sf.read(io.BytesIO(data), dtype="int16" if pcm16 else "float32", always_2d=True)
     except (RuntimeError, sf.LibsndfileError, ValueError) as e:
-        raise InvalidInputError(f"audio could not be decoded (truncated or corrupt?): {e}") from e
+        raise InvalidInputError(f"audio could not be decoded (truncated or corrupt?): {public_message(e)}") from e
     mono = samples[:, 0] if samples.shape[1] == 1 else samples.mean(axis=1, dtype=np.float32)
     mono = mono.astype(np.float32) * np.float32(1 / 32768) if pcm16 else mono
     return _finish(mono, rate, cfg, soxr)

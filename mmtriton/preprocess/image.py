@@ -8,13 +8,14 @@ much smaller than the source, which is most of the decode time saved.
 from __future__ import annotations
 
 import io
+import re
 import warnings
 from typing import Sequence
 
 import numpy as np
 from PIL import Image, UnidentifiedImageError
 
-from mmtriton.errors import InvalidInputError
+from mmtriton.errors import InvalidInputError, public_message
 from mmtriton.spec.presets import ImageConfig
 
 _SIXTEEN_BIT_MODES = ("I;16", "I;16B", "I;16L", "I;16N", "I", "F")
@@ -36,14 +37,17 @@ def open_image(data: bytes, cfg: ImageConfig) -> Image.Image:
         raise InvalidInputError("image is empty (0 bytes)")
     if len(data) > cfg.max_bytes:
         raise InvalidInputError(f"image is {len(data)} bytes; the limit is {cfg.max_bytes}")
+    Image.MAX_IMAGE_PIXELS = cfg.max_pixels  # Pillow's bomb check at our limit (one preset per process)
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("error", Image.DecompressionBombWarning)
             im = Image.open(io.BytesIO(bytes(data)), formats=FORMATS)
     except (Image.DecompressionBombWarning, Image.DecompressionBombError) as e:
-        raise InvalidInputError(f"image is too large ({e}); the limit is {cfg.max_pixels} pixels") from e
+        found = re.search(r"\((\d+) pixels\)", str(e))
+        size = f"{found.group(1)} pixels" if found else f"more than {cfg.max_pixels} pixels"
+        raise InvalidInputError(f"image declares {size} (decompression-bomb check); the limit is {cfg.max_pixels}") from e
     except (UnidentifiedImageError, OSError, SyntaxError, ValueError) as e:
-        raise InvalidInputError(f"not a decodable image (JPEG, PNG, GIF, WebP, BMP): {e}") from e
+        raise InvalidInputError(f"not a decodable image (JPEG, PNG, GIF, WebP, BMP): {public_message(e)}") from e
     w, h = im.size
     if w < 1 or h < 1:
         raise InvalidInputError(f"image has no pixels ({w}x{h})")
@@ -108,7 +112,7 @@ def preprocess_image(data: bytes, cfg: ImageConfig) -> np.ndarray:
         rgb = resize_center_crop(_decode(im, cfg.size), cfg.size)
         arr = np.asarray(rgb, dtype=np.uint8)
     except (OSError, ValueError, SyntaxError, Image.DecompressionBombError) as e:
-        raise InvalidInputError(f"image could not be decoded (truncated or corrupt?): {e}") from e
+        raise InvalidInputError(f"image could not be decoded (truncated or corrupt?): {public_message(e)}") from e
     return normalise(arr, cfg)
 
 

@@ -15,7 +15,8 @@ TextLike = Union[str, bytes, bytearray]
 
 
 def check_text(text: TextLike, cfg: TextConfig) -> str:
-    """Decode and validate one caption: UTF-8, not blank, at most ``cfg.max_bytes`` bytes."""
+    """Decode and validate one caption: at most ``max_bytes`` before decoding, UTF-8, at most
+    ``max_chars`` characters, not blank."""
     if isinstance(text, (bytes, bytearray, memoryview)):
         raw = bytes(text)
         if len(raw) > cfg.max_bytes:
@@ -25,10 +26,13 @@ def check_text(text: TextLike, cfg: TextConfig) -> str:
         except UnicodeDecodeError as e:
             raise InvalidInputError(f"text is not valid UTF-8: {e}") from e
     elif isinstance(text, str):
-        if len(text.encode("utf-8")) > cfg.max_bytes:
-            raise InvalidInputError(f"text is longer than {cfg.max_bytes} bytes")
+        size = len(text.encode("utf-8"))
+        if size > cfg.max_bytes:
+            raise InvalidInputError(f"text is {size} bytes; the limit is {cfg.max_bytes}")
     else:
         raise InvalidInputError(f"text must be str or bytes, got {type(text).__name__}")
+    if len(text) > cfg.max_chars:
+        raise InvalidInputError(f"text is {len(text)} characters; the limit is {cfg.max_chars}")
     if not text.strip():
         raise InvalidInputError("text is empty")
     return text

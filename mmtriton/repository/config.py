@@ -38,11 +38,17 @@ def _io(t: TensorSpec, cls, ragged_ok: bool):
 
 
 def _batching(spec: ModelSpec):
+    """Always a dynamic-batching block: Triton's queue policy (bounded queue, timeout, REJECT)
+    lives only there. A model the spec runs unbatched gets preferred size 1 and no delay: the
+    batcher then sends every request on its own, yet its queue stays bounded."""
     pb = _pb()
     b = spec.batching
     policy = pb.ModelQueuePolicy(
         timeout_action=pb.ModelQueuePolicy.REJECT, default_timeout_microseconds=b.queue_timeout_us,
         allow_timeout_override=True, max_queue_size=b.max_queue_size)
+    if not b.dynamic:
+        return pb.ModelDynamicBatching(preferred_batch_size=[1], max_queue_delay_microseconds=0,
+                                       default_queue_policy=policy)
     return pb.ModelDynamicBatching(preferred_batch_size=list(b.preferred_batch_sizes),
                                    max_queue_delay_microseconds=b.max_queue_delay_us, default_queue_policy=policy)
 
@@ -63,8 +69,7 @@ def model_config(spec: ModelSpec, graph: ModelGraph, target: Target, python: boo
     _runtime(cfg, python, target)
     cfg.input.extend(_io(t, pb.ModelInput, ragged_ok=python) for t in spec.inputs)
     cfg.output.extend(_io(t, pb.ModelOutput, ragged_ok=python) for t in spec.outputs)
-    if spec.batching.dynamic:
-        cfg.dynamic_batching.CopyFrom(_batching(spec))
+    cfg.dynamic_batching.CopyFrom(_batching(spec))
     gpu = target is Target.TENSORRT and not python
     kind = pb.ModelInstanceGroup.KIND_GPU if gpu else pb.ModelInstanceGroup.KIND_CPU
     cfg.instance_group.append(pb.ModelInstanceGroup(count=spec.batching.instances, kind=kind))

@@ -13,7 +13,7 @@ from mmtriton.errors import ServerError
 from mmtriton.paths import Artifacts
 from mmtriton.serving.check import payload
 from mmtriton.serving.process import EmbeddedServer
-from mmtriton.serving.server import ServerConfig, free_port
+from mmtriton.serving.server import ServerConfig, admin_key, free_port
 from mmtriton.spec import get_graph
 
 SUBSETS = (("image", "audio", "text"), ("image",), ("audio",), ("text",), ("image", "audio"), ("audio", "text"))
@@ -39,7 +39,7 @@ def run_demo_requests(art: Artifacts, preset: str, repository: Path, console: Co
     graph = get_graph(preset)
     folder = art.manifest("test").with_suffix("")
     cfg = ServerConfig(repository, http_port=free_port(), grpc_port=free_port(), metrics_port=free_port(),
-                       work_dir=art.root / "triton")
+                       work_dir=art.root / "triton", admin_key=admin_key(art.root / "triton"))
     table = Table("protocol", "sent", "truth", "predicted", "p(max)", "latency ms",
                   title="embedded Triton via mmtriton-client, held-out samples")
     with EmbeddedServer(cfg) as server:

@@ -24,9 +24,11 @@ class EmbeddedServer:
         self.cfg = cfg
         self.process: Optional[subprocess.Popen] = None
         self._log: Optional[IO[bytes]] = None
+        self.stream_log = False
 
     def start(self, timeout_s: float = 120.0, stream_log: bool = False) -> "EmbeddedServer":
         cfg = self.cfg
+        self.stream_log = stream_log
         if not (cfg.model_repository / "multimodal" / "config.pbtxt").is_file():
             raise ServerError(f"{cfg.model_repository} is not a model repository; run `mmtriton repo` first")
         for port in (cfg.http_port, cfg.grpc_port, cfg.metrics_port):
@@ -37,7 +39,7 @@ class EmbeddedServer:
         out = None
         if not stream_log:
             self.log_path.parent.mkdir(parents=True, exist_ok=True)
-            self._log = out = open(self.log_path, "wb")
+            self._log = out = open(self.log_path, "ab")  # restarts append
         log.info("starting tritonserver on http %s, grpc %s (log: %s)", cfg.http_url, cfg.grpc_url,
                  "stdout" if stream_log else self.log_path)
         self.process = subprocess.Popen(command(cfg, backends), env=server_env(bundle, cfg.work_dir),

@@ -9,6 +9,7 @@ from __future__ import annotations
 import importlib.util
 import logging
 import os
+import secrets
 import shutil
 import socket
 import sys
@@ -19,6 +20,10 @@ from typing import Optional
 from mmtriton.errors import ServerError
 
 log = logging.getLogger(__name__)
+# APIs that change or reveal server state; inference, health and metadata stay open.
+RESTRICTED_APIS = ("model-repository", "shared-memory", "statistics", "trace", "logging")
+ADMIN_HEADER = "admin-key"
+ADMIN_KEY_ENV = "MMTRITON_ADMIN_KEY"
 
 
 @dataclass(frozen=True)
@@ -32,6 +37,14 @@ class ServerConfig:
     log_file: Optional[Path] = None
     work_dir: Path = Path("artifacts/triton")
     extra_args: tuple[str, ...] = field(default_factory=tuple)
+    # None: every API open (the benchmark harness's private server: perf_analyzer cannot send
+    # the key over gRPC). Otherwise RESTRICTED_APIS need header ``admin-key: <key>``.
+    admin_key: Optional[str] = field(default=None, repr=False)
+
+    @property
+    def admin_headers(self) -> dict[str, str]:
+        """HTTP headers that unlock the restricted APIs (gRPC: prefix ``triton-grpc-protocol-``)."""
+        return {ADMIN_HEADER: self.admin_key} if self.admin_key else {}
 
     @property
     def http_url(self) -> str:
@@ -106,12 +119,38 @@ def free_port() -> int:
         return int(s.getsockname()[1])
 
 
+def admin_key(work_dir: Path) -> str:
+    """The development server's admin key: $MMTRITON_ADMIN_KEY, else one generated once and kept in
+    ``<work_dir>/admin-key`` (mode 0600) so that a user can read it; never logged."""
+    if os.environ.get(ADMIN_KEY_ENV):
+        return os.environ[ADMIN_KEY_ENV]
+    path = work_dir / "admin-key"
+    if path.is_file() and path.read_text().strip():
+        return path.read_text().strip()
+    work_dir.mkdir(parents=True, exist_ok=True)
+    key = secrets.token_urlsafe(24)
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "w") as f:
+        f.write(key + "\n")
+    log.info("generated an admin key for the restricted APIs in %s", path)
+    return key
+
+
+def restriction_args(cfg: ServerConfig) -> list[str]:
+    if not cfg.admin_key:
+        return []
+    apis = ",".join(RESTRICTED_APIS)
+    return [f"--http-restricted-api={apis}:{ADMIN_HEADER}={cfg.admin_key}",
+            f"--grpc-restricted-protocol={apis}:{ADMIN_HEADER}={cfg.admin_key}"]
+
+
 def command(cfg: ServerConfig, backends: Path) -> list[str]:
     return [
         str(find_bundle().binary), f"--model-repository={cfg.model_repository.resolve()}",
-        f"--backend-directory={backends.resolve()}",
+        f"--backend-directory={backends.resolve()}", "--model-control-mode=none",
         f"--http-address={cfg.host}", f"--http-port={cfg.http_port}",
         f"--grpc-address={cfg.host}", f"--grpc-port={cfg.grpc_port}",
         f"--metrics-address={cfg.host}", f"--metrics-port={cfg.metrics_port}",
-        f"--exit-timeout-secs={cfg.exit_timeout_s}", "--strict-readiness=true", *cfg.extra_args,
+        f"--exit-timeout-secs={cfg.exit_timeout_s}", "--strict-readiness=true", *restriction_args(cfg),
+        *cfg.extra_args,
     ]

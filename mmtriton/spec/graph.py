@@ -154,7 +154,8 @@ def _client_parameters(p: Preset, raw: dict[str, TensorSpec], outputs: tuple[Ten
     params.update({
         "limit.image_bytes": str(p.image.max_bytes), "limit.image_pixels": str(p.image.max_pixels),
         "limit.audio_bytes": str(p.audio.max_bytes), "limit.audio_seconds": f"{p.audio.max_seconds:g}",
-        "limit.text_bytes": str(p.text.max_bytes), "class_names": ",".join(CLASS_NAMES),
+        "limit.text_bytes": str(p.text.max_bytes), "limit.text_chars": str(p.text.max_chars),
+        "limit.text_tokens": str(p.text.max_tokens), "class_names": ",".join(CLASS_NAMES),
         "preset": p.name, "tensor_model": tensor_model,
     })
     return params

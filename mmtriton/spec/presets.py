@@ -41,8 +41,9 @@ class AudioConfig:
 
 @dataclass(frozen=True)
 class TextConfig:
-    max_tokens: int = 32
-    max_bytes: int = 16 * 1024
+    max_tokens: int = 32       # longer captions are truncated (the model sees this many tokens)
+    max_chars: int = 10_000    # longer ones are refused before tokenising
+    max_bytes: int = 40_000    # UTF-8 bytes, checked before decoding (4 bytes per character at most)
 
 
 @dataclass(frozen=True)

@@ -78,8 +78,8 @@ class BatchingSpec:
     dynamic: bool = True  # False: one request per execute (no dynamic batcher)
     preferred_batch_sizes: tuple[int, ...] = (4, 8)
     max_queue_delay_us: int = 500
-    max_queue_size: int = 256
-    queue_timeout_us: int = 10_000_000
+    max_queue_size: int = 64
+    queue_timeout_us: int = 2_000_000  # a request waits at most 2 s in a model queue, then REJECT
     instances: int = 1
 
     def __post_init__(self) -> None:

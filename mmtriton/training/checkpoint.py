@@ -17,8 +17,20 @@ from mmtriton.spec.graph import ModelGraph, get_graph
 FORMAT = 1
 
 
+# Request limits decide what the server accepts, not what the model computes: changing them
+# must not invalidate a trained checkpoint.
+REQUEST_LIMITS = frozenset({"max_bytes", "max_pixels", "max_chars"})
+
+
 def _preset_fingerprint(graph: ModelGraph) -> dict[str, Any]:
     return json.loads(json.dumps(dataclasses.asdict(graph.preset)))
+
+
+def _model_relevant(fingerprint: Any) -> Any:
+    """The fingerprint without request limits (applied to stored and current alike)."""
+    if isinstance(fingerprint, dict):
+        return {k: _model_relevant(v) for k, v in fingerprint.items() if k not in REQUEST_LIMITS}
+    return fingerprint
 
 
 def save_checkpoint(path: Path, model: MultimodalModel, graph: ModelGraph, sources: Sources, extra: dict) -> None:
@@ -53,7 +65,7 @@ def load_model(path: Path) -> tuple[MultimodalModel, ModelGraph, dict[str, Any]]
     """Rebuild the model for the checkpoint's preset; refuse if the spec changed since training."""
     payload = read_checkpoint(path)
     graph = get_graph(payload["preset"])
-    if payload["preset_config"] != _preset_fingerprint(graph):
+    if _model_relevant(payload["preset_config"]) != _model_relevant(_preset_fingerprint(graph)):
         raise CheckpointError(f"checkpoint {path} was trained with different preprocessing/shape constants "
                               f"for preset {graph.preset.name!r}; retrain it")
     model = MultimodalModel(graph, Sources(**payload["sources"]))

@@ -6,6 +6,7 @@ demo``); the repository is written to a temporary folder so the checkout stays u
 
 from __future__ import annotations
 
+import secrets
 import subprocess
 from pathlib import Path
 
@@ -51,7 +52,7 @@ def server(repository, tmp_path_factory):
 
     work = tmp_path_factory.mktemp("triton")
     cfg = ServerConfig(repository, http_port=free_port(), grpc_port=free_port(), metrics_port=free_port(),
-                       exit_timeout_s=3, work_dir=work)
+                       exit_timeout_s=3, work_dir=work, admin_key=secrets.token_urlsafe(16))
     srv = EmbeddedServer(cfg).start(timeout_s=180)
     yield srv
     pid = srv.process.pid if srv.process else None  # a test may have restarted it

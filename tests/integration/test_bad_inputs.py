@@ -51,7 +51,7 @@ def bad_requests(graph) -> dict[str, tuple[list, str]]:
         "non-audio bytes": (ensemble_inputs(grpc, graph, audio=b"this is not audio " * 50), "not a decodable audio"),
         "too long audio": (ensemble_inputs(grpc, graph, audio=_wav(graph.preset.audio.max_seconds + 2)), "the limit is"),
         "empty text": (ensemble_inputs(grpc, graph, text=""), "text is empty"),
-        "huge text": (ensemble_inputs(grpc, graph, text="seven " * 5000), "bytes; the limit is"),
+        "huge text": (ensemble_inputs(grpc, graph, text="seven " * 5000), "characters; the limit is"),
         "invalid utf-8": (ensemble_inputs(grpc, graph, text=b"\xff\xfe\xfd"), "not valid UTF-8"),
         "wrong dtype": (_raw(graph, image, np.zeros((1, 1), np.float32), "FP32"), "data-type"),
         "wrong shape": (_raw(graph, text, np.array([[b"a", b"b"]], dtype=object), "BYTES"), "shape"),

@@ -1,5 +1,9 @@
 """The benchmark harness against the real session server: its perf_analyzer input data is accepted
-by every kind of model, and a tiny sweep runs end to end into a report (no timing is asserted)."""
+by every kind of model, and a tiny sweep runs end to end into a report (no timing is asserted).
+
+The session server restricts statistics and shared memory behind the admin key; perf_analyzer
+can send it only as an HTTP header, so these runs use HTTP (the harness's own private servers
+are unrestricted and also measure gRPC)."""
 
 from __future__ import annotations
 
@@ -24,8 +28,14 @@ def bench_inputs(artifacts, graph, preprocessor, tmp_path_factory):
     return items, paths
 
 
+@pytest.fixture(autouse=True)
+def admin_key_for_perf_analyzer(server, monkeypatch):
+    monkeypatch.setenv("TRITON_ADMIN_KEY", server.cfg.admin_key)
+
+
 def _stats(server, model: str) -> dict:
-    with urllib.request.urlopen(f"http://{server.cfg.http_url}/v2/models/{model}/stats") as r:
+    req = urllib.request.Request(f"http://{server.cfg.http_url}/v2/models/{model}/stats", headers=server.cfg.admin_headers)
+    with urllib.request.urlopen(req) as r:
         s = json.load(r)["model_stats"][0]["inference_stats"]
     return {"success": int(s["success"]["count"]), "fail": int(s["fail"]["count"])}
 
@@ -48,7 +58,7 @@ def test_perf_analyzer_input_data_is_accepted_by_the_server(server, bench_inputs
     _, paths = bench_inputs
     model = getattr(graph, role).name
     before = _stats(server, model)
-    point = run_point(model, server.cfg.grpc_url, "grpc", paths[model], 1, tmp_path,
+    point = run_point(model, server.cfg.http_url, "http", paths[model], 1, tmp_path,
                       PerfSettings(request_count=16), shm)
     after = _stats(server, model)
     assert after["fail"] == before["fail"], "perf_analyzer's requests must all succeed"
@@ -66,14 +76,14 @@ def test_tiny_sweep_runs_end_to_end_into_a_report(server, artifacts, tmp_path):
     from mmtriton.bench.tracker import Tracker
 
     plan = make_plan(False, "tiny", url=server.cfg.grpc_url, http_url=server.cfg.http_url, out_dir=tmp_path,
-                     items=6, levels=(1, 2))
+                     items=6, levels=(1, 2), protocols=("http",))
     plan = dataclasses.replace(plan, loadgen_levels=(1, 8), loadgen_warmup_s=0.5, loadgen_window_s=1.5, rounds=1,
                                floor_seconds=0.5, preproc_seconds=0.3,
                                perf=PerfSettings(window_ms=1000, stability_pct=100, max_trials=3))
     tracker = Tracker()
     res = run_bench(plan, artifacts, tracker)
     path = write_report(res, "pytest tiny sweep")
-    assert {(p.protocol, p.concurrency) for p in res.perf} == {(pr, c) for pr in ("grpc", "http") for c in (1, 2)}
+    assert {(p.protocol, p.concurrency) for p in res.perf} == {("http", c) for c in (1, 2)}
     assert {r.system for r in res.loadgen} == {"triton-sdk-grpc", "fastapi-eager"}
     assert all(r.errors == 0 and r.requests > 0 for r in res.loadgen)
     assert res.floor_multi is not None and res.floor_multi.processes >= 1
@@ -84,7 +94,7 @@ def test_tiny_sweep_runs_end_to_end_into_a_report(server, artifacts, tmp_path):
     assert "perf_analyzer" in " ".join(tracker.stages)
 
 
-def test_triton_only_sweep_over_http_with_the_admin_header(server, artifacts, tmp_path, monkeypatch):
+def test_triton_only_sweep_over_http_with_the_admin_header(server, artifacts, tmp_path):
     """What the compose `bench` service runs: the server alone, HTTP with the restricted-API key
     header (perf_analyzer cannot send gRPC metadata); no baseline is measured, every goal reads n/a."""
     from mmtriton.bench.goals import evaluate
@@ -93,7 +103,6 @@ def test_triton_only_sweep_over_http_with_the_admin_header(server, artifacts, tm
     from mmtriton.bench.run import run_bench
     from mmtriton.bench.tracker import Tracker
 
-    monkeypatch.setenv("TRITON_ADMIN_KEY", "pytest-key")
     plan = make_plan(False, "gpu-like", url=server.cfg.grpc_url, http_url=server.cfg.http_url, out_dir=tmp_path,
                      items=6, levels=(1, 2), protocols=("http",), triton_only=True)
     plan = dataclasses.replace(plan, loadgen_levels=(2,), loadgen_warmup_s=0.3, loadgen_window_s=1.0,

@@ -141,6 +141,8 @@ def test_invalid_input_carries_the_server_message_and_is_not_retried(server, pro
             client.predict(audio=b"RIFF....WAVEfmt garbage" * 10)
         with pytest.raises(InvalidInputError, match="accepts at most"):
             client.predict(text="x" * (int(client.info.limits["text_bytes"]) + 1))
+        with pytest.raises(InvalidInputError, match="characters; the server accepts at most"):
+            client.predict(text="é" * (int(client.info.limits["text_chars"]) + 1))
 
 
 def test_local_validation_happens_before_any_network_call():

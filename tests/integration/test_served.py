@@ -58,7 +58,8 @@ def test_missing_modalities_match_offline(grpc_client, offline, graph, test_spli
 
 
 def _stats(server, model: str) -> tuple[int, int]:
-    with urllib.request.urlopen(f"http://{server.cfg.http_url}/v2/models/{model}/stats") as r:
+    req = urllib.request.Request(f"http://{server.cfg.http_url}/v2/models/{model}/stats", headers=server.cfg.admin_headers)
+    with urllib.request.urlopen(req) as r:
         s = json.load(r)["model_stats"][0]
     return int(s["inference_count"]), int(s["execution_count"])
 

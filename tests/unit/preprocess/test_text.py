@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import dataclasses
+
 import numpy as np
 import pytest
 
@@ -137,22 +139,31 @@ def test_invalid_caption_raises(text, match, preprocessor, cfg):
         preprocessor.text(["fine", text])
 
 
-def test_text_over_the_byte_limit_raises(preprocessor, cfg):
-    at_limit = ("word " * cfg.max_bytes)[: cfg.max_bytes]
-    over = at_limit + "s"
-    with pytest.raises(InvalidInputError, match=str(cfg.max_bytes)):
-        preprocessor.text([over])
-    with pytest.raises(InvalidInputError, match=str(cfg.max_bytes)):
-        preprocessor.text([over.encode("utf-8")])
-    ids, _ = preprocessor.text([at_limit])  # exactly at the limit is fine
+def test_text_over_the_byte_limit_raises_before_decoding(cfg):
+    small = dataclasses.replace(cfg, max_bytes=64)
+    at_limit = ("word " * 64)[:64]
+    check_text(at_limit, small)  # exactly at the limit is fine
+    check_text(at_limit.encode("utf-8"), small)
+    for over in (at_limit + "s", (at_limit + "s").encode("utf-8")):
+        with pytest.raises(InvalidInputError, match="65 bytes; the limit is 64"):
+            check_text(over, small)
+
+
+def test_byte_limit_counts_utf8_bytes_not_characters(cfg):
+    small = dataclasses.replace(cfg, max_bytes=64)
+    two_byte = "é" * 33  # 33 characters, 66 bytes
+    with pytest.raises(InvalidInputError, match="64"):
+        check_text(two_byte, small)
+
+
+def test_character_limit_refuses_long_text_and_truncates_at_it(preprocessor, cfg):
+    at_limit = ("word " * cfg.max_chars)[: cfg.max_chars]
+    ids, _ = preprocessor.text([at_limit])  # served, truncated to the token limit
     assert ids.shape[1] == cfg.max_tokens
-
-
-def test_byte_limit_counts_utf8_bytes_not_characters(preprocessor, cfg):
-    two_byte = "é" * (cfg.max_bytes // 2 + 1)  # under the limit in characters, over it in bytes
-    assert len(two_byte) < cfg.max_bytes < len(two_byte.encode("utf-8"))
-    with pytest.raises(InvalidInputError, match=str(cfg.max_bytes)):
-        preprocessor.text([two_byte])
+    cjk = "数" * (cfg.max_chars + 1)  # under the byte limit, over the character limit
+    assert len(cjk.encode("utf-8")) <= cfg.max_bytes
+    with pytest.raises(InvalidInputError, match=f"{cfg.max_chars + 1} characters; the limit is {cfg.max_chars}"):
+        preprocessor.text([cjk])
 
 
 def test_empty_batch_raises(preprocessor):

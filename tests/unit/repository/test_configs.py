@@ -55,9 +55,8 @@ def test_tensorrt_target_takes_its_serving_policy_from_the_spec(graph, tmp_path)
     for name, b in policy.items():
         cfg = _parse(tmp_path / name / "config.pbtxt")
         assert cfg.instance_group[0].count == b.instances
-        assert cfg.HasField("dynamic_batching") == b.dynamic
-        if b.dynamic:
-            assert list(cfg.dynamic_batching.preferred_batch_size) == list(b.preferred_batch_sizes)
+        expected = list(b.preferred_batch_sizes) if b.dynamic else [1]
+        assert list(cfg.dynamic_batching.preferred_batch_size) == expected
     assert target_overrides(Target.ONNXRUNTIME.value) == {}
 
 
@@ -74,7 +73,9 @@ def test_configs_carry_spec_names_types_and_policies(graph):
     assert policy.max_queue_size == b.max_queue_size and policy.timeout_action == pb.ModelQueuePolicy.REJECT
     assert cfg.instance_group[0].count == b.instances
     unbatched = graph.with_batching({graph.audio_encoder.name: BatchingSpec(dynamic=False)})
-    assert not model_config(unbatched.audio_encoder, unbatched, Target.EMBEDDED, python=True).HasField("dynamic_batching")
+    plain = model_config(unbatched.audio_encoder, unbatched, Target.EMBEDDED, python=True).dynamic_batching
+    assert list(plain.preferred_batch_size) == [1] and plain.max_queue_delay_microseconds == 0
+    assert plain.default_queue_policy.max_queue_size == BatchingSpec().max_queue_size, "unbatched, still bounded"
     gpu = model_config(graph.image_encoder, graph, Target.TENSORRT, python=False)
     assert gpu.instance_group[0].kind == pb.ModelInstanceGroup.KIND_GPU
 

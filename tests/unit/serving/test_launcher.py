@@ -47,3 +47,29 @@ def test_a_taken_port_is_reported_before_starting(tmp_path):
 def test_a_missing_repository_is_a_clear_error(tmp_path):
     with pytest.raises(ServerError, match="mmtriton repo"):
         EmbeddedServer(ServerConfig(tmp_path / "nothing")).start()
+
+
+def test_restricted_apis_need_the_key_and_the_key_stays_out_of_reprs(tmp_path):
+    from mmtriton.serving.server import RESTRICTED_APIS
+
+    cfg = ServerConfig(tmp_path, admin_key="k3y")
+    args = command(cfg, tmp_path)
+    apis = ",".join(RESTRICTED_APIS)
+    assert f"--http-restricted-api={apis}:admin-key=k3y" in args
+    assert f"--grpc-restricted-protocol={apis}:admin-key=k3y" in args
+    assert "--model-control-mode=none" in args
+    assert "k3y" not in repr(cfg) and cfg.admin_headers == {"admin-key": "k3y"}
+    assert not any(a.startswith(("--http-restricted", "--grpc-restricted")) for a in command(ServerConfig(tmp_path), tmp_path))
+
+
+def test_admin_key_comes_from_the_environment_or_a_private_file(tmp_path, monkeypatch):
+    import stat
+
+    from mmtriton.serving.server import ADMIN_KEY_ENV, admin_key
+
+    monkeypatch.delenv(ADMIN_KEY_ENV, raising=False)
+    key = admin_key(tmp_path)
+    assert len(key) >= 32 and admin_key(tmp_path) == key, "generated once, then reused"
+    assert stat.S_IMODE((tmp_path / "admin-key").stat().st_mode) == 0o600
+    monkeypatch.setenv(ADMIN_KEY_ENV, "from-env")
+    assert admin_key(tmp_path) == "from-env"

@@ -32,6 +32,17 @@ def test_changed_preprocessing_constants_are_refused(tmp_path, untrained_model, 
         load_model(path)
 
 
+def test_changed_request_limits_keep_the_checkpoint_usable(tmp_path, untrained_model, graph):
+    path = tmp_path / "ckpt.pt"
+    save_checkpoint(path, untrained_model, graph, _sources(untrained_model), {})
+    payload = read_checkpoint(path)
+    payload["preset_config"]["text"]["max_bytes"] = 16 * 1024  # e.g. trained before the limits changed
+    payload["preset_config"]["text"].pop("max_chars")
+    payload["preset_config"]["image"]["max_pixels"] = 1
+    torch.save(payload, path)
+    load_model(path)
+
+
 def test_missing_or_damaged_checkpoint_is_a_clear_error(tmp_path):
     with pytest.raises(CheckpointError, match="mmtriton train"):
         read_checkpoint(tmp_path / "nope.pt")

@@ -1,0 +1,83 @@
+"""The embedded server's process tree from /proc: the server, its Python-backend stubs (by model
+instance), their resident memory and the shared-memory regions they use.
+
+Used by the supervisor's diagnostics, the fault tests (which stub to kill or stop), the soak
+script (RSS per process over time) and the shutdown check (no region left in /dev/shm).
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from pathlib import Path
+
+PROC = Path("/proc")
+SHM = Path("/dev/shm")
+SHM_PREFIX = "triton_python_backend_"
+_INSTANCE = re.compile(r"^(?P<model>.+)_(?P<group>\d+)_(?P<index>\d+)$")
+
+
+@dataclass(frozen=True)
+class Stub:
+    pid: int
+    instance: str  # e.g. "audio_preprocess_0_1"
+    model: str
+    shm_region: str
+
+
+def _ppid(pid: int) -> int:
+    try:
+        stat = (PROC / str(pid) / "stat").read_text()
+    except OSError:
+        return -1
+    return int(stat.rsplit(")", 1)[1].split()[1])  # the command may contain spaces and parentheses
+
+
+def children(pid: int) -> list[int]:
+    return sorted(int(p.name) for p in PROC.iterdir() if p.name.isdigit() and _ppid(int(p.name)) == pid)
+
+
+def _argv(pid: int) -> list[str]:
+    try:
+        return (PROC / str(pid) / "cmdline").read_bytes().decode(errors="replace").split("\0")
+    except OSError:
+        return []
+
+
+def stubs(server_pid: int) -> list[Stub]:
+    """Python-backend stub processes of a server, with the model instance each one runs."""
+    out = []
+    for pid in children(server_pid):
+        argv = _argv(pid)
+        if not argv or not argv[0].endswith("triton_python_backend_stub"):
+            continue
+        instance = next((a for a in argv[3:] if _INSTANCE.match(a)), "")
+        region = next((a for a in argv if a.startswith(SHM_PREFIX)), "")
+        m = _INSTANCE.match(instance)
+        out.append(Stub(pid, instance, m["model"] if m else "", region))
+    return out
+
+
+def rss_bytes(pid: int) -> int:
+    """Resident set size of one process (0 once it is gone)."""
+    try:
+        for line in (PROC / str(pid) / "status").read_text().splitlines():
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1]) * 1024
+    except OSError:
+        pass
+    return 0
+
+
+def tree_rss(server_pid: int) -> dict[str, int]:
+    """RSS of the server and of every stub, keyed ``tritonserver`` / instance name."""
+    out = {"tritonserver": rss_bytes(server_pid)}
+    out.update({s.instance or str(s.pid): rss_bytes(s.pid) for s in stubs(server_pid)})
+    return out
+
+
+def shm_regions() -> dict[str, int]:
+    """Python-backend shared-memory regions in /dev/shm and their sizes."""
+    if not SHM.is_dir():
+        return {}
+    return {p.name: p.stat().st_size for p in SHM.iterdir() if p.name.startswith(SHM_PREFIX)}

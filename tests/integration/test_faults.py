@@ -1,0 +1,200 @@
+"""Faults against the real session server: overload, a killed stub, a hung model instance and
+SIGTERM under load. Each test leaves the server serving for the tests that follow (the
+shutdown test starts it again)."""
+
+from __future__ import annotations
+
+import os
+import signal
+import threading
+import time
+import urllib.request
+from dataclasses import dataclass, field
+
+import pytest
+from mmtriton_client import Client
+from mmtriton_client.errors import DeadlineExceededError, ServerUnavailableError
+
+from mmtriton.serving import procinfo
+from mmtriton.serving.supervisor import DeepProbe, Supervisor
+
+pytestmark = [pytest.mark.integration, pytest.mark.slow]
+TEXT = "the digit 6 written on a card"
+
+
+@dataclass
+class Outcomes:
+    """Every request a load thread sent, with how it ended: none may be lost."""
+
+    sent: int = 0
+    ok: int = 0
+    errors: dict = field(default_factory=dict)  # error class name -> count
+    lock: threading.Lock = field(default_factory=threading.Lock)
+
+    def record(self, error: BaseException | None) -> None:
+        with self.lock:
+            if error is None:
+                self.ok += 1
+            else:
+                name = type(error).__name__
+                self.errors[name] = self.errors.get(name, 0) + 1
+
+    @property
+    def finished(self) -> int:
+        return self.ok + sum(self.errors.values())
+
+
+def _load(url: str, out: Outcomes, stop: threading.Event, retries: int, timeout: float) -> None:
+    with Client(url, protocol="grpc", timeout=timeout, retries=retries) as client:
+        while not stop.is_set():
+            with out.lock:
+                out.sent += 1
+            try:
+                client.predict(text=TEXT)
+                out.record(None)
+            except Exception as e:  # noqa: BLE001 - every outcome is recorded
+                out.record(e)
+
+
+def _start_load(url: str, threads: int, retries: int = 0, timeout: float = 20.0):
+    out, stop = Outcomes(), threading.Event()
+    workers = [threading.Thread(target=_load, args=(url, out, stop, retries, timeout), daemon=True) for _ in range(threads)]
+    for w in workers:
+        w.start()
+    return out, stop, workers
+
+
+def _stop_load(stop: threading.Event, workers: list, timeout: float = 60) -> None:
+    stop.set()
+    for w in workers:
+        w.join(timeout)
+        assert not w.is_alive(), "a client call hung past its deadline"
+
+
+def _ready(server) -> bool:
+    try:
+        with urllib.request.urlopen(f"http://{server.cfg.http_url}/v2/health/ready", timeout=3) as r:
+            return r.status == 200
+    except OSError:
+        return False
+
+
+def test_overload_rejects_fast_with_a_retriable_error_and_accepted_requests_finish(server, graph):
+    """Far more concurrent requests than the bounded queues hold: the excess is refused with
+    UNAVAILABLE (retriable) instead of waiting without bound."""
+    import asyncio
+
+    import numpy as np
+    import tritonclient.grpc.aio as grpc_aio
+
+    from mmtriton.serving.requests import ensemble_inputs
+
+    policy = graph.text_preprocess.batching
+
+    async def one(client) -> tuple[str, float, str]:
+        t0 = time.monotonic()
+        try:
+            await client.infer(graph.ensemble.name, ensemble_inputs(grpc_aio, graph, text=TEXT), client_timeout=60)
+            return "ok", time.monotonic() - t0, ""
+        except Exception as e:  # noqa: BLE001
+            return getattr(e, "status", lambda: "")() or type(e).__name__, time.monotonic() - t0, str(e)
+
+    async def burst(n: int):
+        client = grpc_aio.InferenceServerClient(server.cfg.grpc_url)
+        try:
+            return await asyncio.gather(*(one(client) for _ in range(n)))
+        finally:
+            await client.close()
+
+    results = asyncio.run(burst(6 * policy.max_queue_size))
+    statuses = {s for s, _, _ in results}
+    rejected = [(t, m) for s, t, m in results if s != "ok"]
+    assert statuses <= {"ok", "StatusCode.UNAVAILABLE"}, statuses
+    assert rejected, "the burst never filled a queue"
+    assert sum(s == "ok" for s, _, _ in results) >= policy.max_queue_size // 2, "accepted requests must finish"
+    waited = policy.queue_timeout_us / 1e6
+    assert max(t for t, _ in rejected) <= waited + 15, "rejections are bounded by the queue timeout"
+    assert np.median([t for t, _ in rejected]) <= waited + 5
+    assert all(("queue" in m.lower()) or ("timeout" in m.lower()) for _, m in rejected), rejected[:3]
+    assert _ready(server)
+    with Client(server.cfg.grpc_url, retries=0) as client:
+        assert client.predict(text=TEXT).label
+
+
+def test_killed_stub_is_restarted_by_the_deep_probe_and_no_request_is_lost(server, graph):
+    victim = next(s for s in procinfo.stubs(server.process.pid) if s.model == graph.text_encoder.name)
+    with Supervisor(server, DeepProbe(graph, server.cfg.http_url, timeout_s=5), interval_s=1.0) as sup:
+        out, stop, workers = _start_load(server.cfg.grpc_url, threads=3, retries=6, timeout=40)
+        time.sleep(2)
+        killed_at = time.monotonic()
+        os.kill(victim.pid, signal.SIGKILL)
+        deadline = killed_at + 60
+        while not sup.restarts and time.monotonic() < deadline:
+            time.sleep(0.2)
+        assert sup.restarts, "the supervisor never restarted the server"
+        recovered = sup.restarts[0].at + sup.restarts[0].seconds - killed_at
+        time.sleep(3)
+        ok_before_stop = out.ok
+        time.sleep(3)
+        _stop_load(stop, workers)
+    assert sup.restarts[0].seconds > 0 and recovered <= 30, f"back after {recovered:.1f} s"
+    assert out.finished == out.sent, f"lost requests: sent {out.sent}, finished {out.finished}"
+    assert out.ok > ok_before_stop, "requests succeed again after the restart"
+    assert set(out.errors) <= {"InferenceError", "ServerUnavailableError", "DeadlineExceededError"}, out.errors
+    assert _ready(server)
+
+
+def test_hung_instance_surfaces_as_deadline_and_the_other_instance_keeps_serving(server, graph):
+    model = graph.text_encoder
+    assert model.batching.instances >= 2, "needs two instances to show the other one keeps serving"
+    stubs = [s for s in procinfo.stubs(server.process.pid) if s.model == model.name]
+    try:
+        for s in stubs:
+            os.kill(s.pid, signal.SIGSTOP)
+        with Client(server.cfg.grpc_url, retries=0, timeout=2) as client:
+            t0 = time.monotonic()
+            with pytest.raises(DeadlineExceededError):
+                client.predict(text=TEXT)
+            assert time.monotonic() - t0 < 6
+        os.kill(stubs[1].pid, signal.SIGCONT)  # one instance back, the other still hung
+        outcomes = []
+        with Client(server.cfg.grpc_url, retries=0, timeout=3) as client:
+            for _ in range(8):
+                try:
+                    client.predict(text=TEXT)
+                    outcomes.append("ok")
+                except DeadlineExceededError:
+                    outcomes.append("deadline")
+        assert outcomes.count("ok") >= 6, outcomes
+    finally:
+        for s in stubs:
+            os.kill(s.pid, signal.SIGCONT)
+    time.sleep(1)
+    with Client(server.cfg.grpc_url, retries=2, timeout=20) as client:
+        assert client.predict(text=TEXT).label
+
+
+def test_sigterm_under_load_drains_refuses_new_requests_and_cleans_shared_memory(server, graph):
+    pid = server.process.pid
+    regions = {s.shm_region for s in procinfo.stubs(pid)}
+    assert regions and regions <= set(procinfo.shm_regions())
+    out, stop, workers = _start_load(server.cfg.grpc_url, threads=3, retries=0, timeout=30)
+    time.sleep(2)
+    ok_before = out.ok
+    t0 = time.monotonic()
+    server.process.send_signal(signal.SIGTERM)
+    server.process.wait(server.cfg.exit_timeout_s + 30)
+    exited_after = time.monotonic() - t0
+    time.sleep(1)
+    _stop_load(stop, workers)
+    try:
+        assert ok_before > 0
+        assert exited_after <= server.cfg.exit_timeout_s + 10, f"exit took {exited_after:.1f} s"
+        assert out.finished == out.sent, "every request ended (result or error)"
+        assert set(out.errors) <= {"ServerUnavailableError"}, f"in-flight requests must complete: {out.errors}"
+        assert out.errors, "requests after SIGTERM are refused"
+        assert not regions & set(procinfo.shm_regions()), "shared-memory regions left in /dev/shm"
+    finally:
+        server.stop()
+        server.start(timeout_s=180)
+    assert _ready(server)

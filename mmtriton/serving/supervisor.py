@@ -1,10 +1,12 @@
 """Keep the embedded server serving: a deep probe (a real inference with a deadline) and a restart.
 
 Triton 2.51 does not restart a crashed Python-backend stub, and ``/v2/health/ready`` keeps
-answering 200 while every request to that model fails ("Stub process ... is not healthy").
-Only a real inference through the ensemble tells. The supervisor probes every ``interval_s``;
-an unhealthy stub restarts the server at once, any other failure after ``failures`` probes in a
-row. Clients see UNAVAILABLE / connection refused meanwhile, which the SDK retries.
+answering 200 while every request to that model instance fails ("Stub process ... is not
+healthy"). With two instances the probe may well land on the healthy one, so every tick also
+counts the stub processes: one gone, or the server gone, restarts at once. Otherwise the probe
+(a real inference through the ensemble) decides: an unhealthy stub at once, any other failure
+after ``failures`` probes in a row. Clients see UNAVAILABLE / connection refused meanwhile,
+which the SDK retries.
 """
 
 from __future__ import annotations
@@ -19,6 +21,7 @@ from dataclasses import dataclass, field
 from typing import Callable, Optional
 
 from mmtriton.errors import ServerError
+from mmtriton.serving import procinfo
 from mmtriton.serving.process import EmbeddedServer
 from mmtriton.spec.graph import ModelGraph
 
@@ -81,13 +84,28 @@ class Supervisor:
             self._thread.join(self.ready_timeout_s + 30)
 
     def _run(self) -> None:
-        bad = 0
+        bad, expected = 0, self._stub_count()
         while not self._stop.wait(self.interval_s):
-            reason = self.probe()
+            try:
+                reason = self._process_problem(expected) or self.probe()
+            except Exception as e:  # noqa: BLE001 - the supervisor itself must never die
+                log.exception("supervisor check failed")
+                reason = f"check failed: {e}"
             bad = bad + 1 if reason else 0
             if reason and (bad >= self.failures or any(k in reason for k in FATAL)):
                 self.restart(reason)
-                bad = 0
+                bad, expected = 0, self._stub_count()
+
+    def _stub_count(self) -> int:
+        proc = self.server.process
+        return len(procinfo.stubs(proc.pid)) if proc is not None else 0
+
+    def _process_problem(self, expected: int) -> Optional[str]:
+        proc = self.server.process
+        if proc is None or proc.poll() is not None:
+            return "Stub process check: tritonserver is not running"
+        alive = self._stub_count()
+        return f"Stub process check: {expected - alive} of {expected} stubs gone" if alive < expected else None
 
     def restart(self, reason: str) -> Restart:
         """Stop and start the server on the same ports; recorded in ``restarts``."""

@@ -39,10 +39,15 @@ def repository(artifacts, tmp_path_factory):
     from mmtriton.spec import get_graph
 
     graph = get_graph("demo")
-    batched = graph.with_batching({m.name: dataclasses.replace(m.batching, dynamic=True)
-                                   for m in graph.encoders + (graph.fusion,)})
+    overrides = {m.name: dataclasses.replace(m.batching, dynamic=True) for m in graph.encoders + (graph.fusion,)}
+    overrides[graph.text_preprocess.name] = dataclasses.replace(graph.text_preprocess.batching, instances=2)
     tokenizer = Path(default_text_model()) / "tokenizer.json"
-    return write_repository(batched, Target.EMBEDDED, tmp_path_factory.mktemp("repo"), artifacts.onnx("demo"), tokenizer)
+    repo = write_repository(graph.with_batching(overrides), Target.EMBEDDED, tmp_path_factory.mktemp("repo"),
+                            artifacts.onnx("demo"), tokenizer)
+    from fault_injection import inject_hang
+
+    inject_hang(repo / graph.text_preprocess.name / "config.pbtxt")
+    return repo
 
 
 @pytest.fixture(scope="session")

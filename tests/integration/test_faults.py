@@ -12,6 +12,7 @@ import urllib.request
 from dataclasses import dataclass, field
 
 import pytest
+from fault_injection import HANG_SECONDS, HANG_TEXT
 from mmtriton_client import Client
 from mmtriton_client.errors import DeadlineExceededError, ServerUnavailableError
 
@@ -79,45 +80,50 @@ def _ready(server) -> bool:
         return False
 
 
-def test_overload_rejects_fast_with_a_retriable_error_and_accepted_requests_finish(server, graph):
-    """Far more concurrent requests than the bounded queues hold: the excess is refused with
-    UNAVAILABLE (retriable) instead of waiting without bound."""
+def test_overload_rejects_with_a_retriable_error_within_the_queue_timeout(server, graph, artifacts):
+    """500 concurrent full (image + audio + text) requests, several seconds of work for 2 cores:
+    what cannot start within the queue timeout is refused with UNAVAILABLE (retriable) instead of
+    waiting without bound; accepted requests finish; the server stays up."""
     import asyncio
 
-    import numpy as np
     import tritonclient.grpc.aio as grpc_aio
 
+    from mmtriton.data.generate import read_manifest
+    from mmtriton.serving.check import payload
     from mmtriton.serving.requests import ensemble_inputs
 
-    policy = graph.text_preprocess.batching
+    folder = artifacts.manifest("test").with_suffix("")
+    samples = [s for s in read_manifest(artifacts.manifest("test")) if s.image and s.audio and s.text][:20]
+    payloads = [payload(folder, s) for s in samples]
+    timeout_s = max(m.batching.queue_timeout_us for m in graph.models) / 1e6
 
-    async def one(client) -> tuple[str, float, str]:
+    async def one(client, i: int) -> tuple[str, float, str]:
         t0 = time.monotonic()
         try:
-            await client.infer(graph.ensemble.name, ensemble_inputs(grpc_aio, graph, text=TEXT), client_timeout=60)
+            result = await client.infer(graph.ensemble.name, ensemble_inputs(grpc_aio, graph, **payloads[i % 20]),
+                                        client_timeout=120)
+            assert result.as_numpy(graph.ensemble.outputs[0].name).shape == (1, len(graph.class_names))
             return "ok", time.monotonic() - t0, ""
         except Exception as e:  # noqa: BLE001
-            return getattr(e, "status", lambda: "")() or type(e).__name__, time.monotonic() - t0, str(e)
+            return e.status() if hasattr(e, "status") else type(e).__name__, time.monotonic() - t0, str(e)
 
     async def burst(n: int):
         client = grpc_aio.InferenceServerClient(server.cfg.grpc_url)
         try:
-            return await asyncio.gather(*(one(client) for _ in range(n)))
+            return await asyncio.gather(*(one(client, i) for i in range(n)))
         finally:
             await client.close()
 
-    results = asyncio.run(burst(6 * policy.max_queue_size))
-    statuses = {s for s, _, _ in results}
+    results = asyncio.run(burst(500))
+    ok = [t for s, t, _ in results if s == "ok"]
     rejected = [(t, m) for s, t, m in results if s != "ok"]
-    assert statuses <= {"ok", "StatusCode.UNAVAILABLE"}, statuses
-    assert rejected, "the burst never filled a queue"
-    assert sum(s == "ok" for s, _, _ in results) >= policy.max_queue_size // 2, "accepted requests must finish"
-    waited = policy.queue_timeout_us / 1e6
-    assert max(t for t, _ in rejected) <= waited + 15, "rejections are bounded by the queue timeout"
-    assert np.median([t for t, _ in rejected]) <= waited + 5
-    assert all(("queue" in m.lower()) or ("timeout" in m.lower()) for _, m in rejected), rejected[:3]
+    assert {s for s, _, _ in results} <= {"ok", "StatusCode.UNAVAILABLE"}, {s for s, _, _ in results}
+    assert rejected and len(ok) >= 20, (len(ok), len(rejected))
+    assert all("timeout" in m.lower() for _, m in rejected), rejected[:3]
+    assert max(t for t, _ in rejected) <= timeout_s + 5, "refused within the queue timeout (plus scheduling)"
+    assert max(ok) <= 4 * timeout_s + 10, "accepted requests are not left waiting without bound"
     assert _ready(server)
-    with Client(server.cfg.grpc_url, retries=0) as client:
+    with Client(server.cfg.grpc_url, retries=0, timeout=10) as client:
         assert client.predict(text=TEXT).label
 
 
@@ -145,33 +151,22 @@ def test_killed_stub_is_restarted_by_the_deep_probe_and_no_request_is_lost(serve
 
 
 def test_hung_instance_surfaces_as_deadline_and_the_other_instance_keeps_serving(server, graph):
-    model = graph.text_encoder
-    assert model.batching.instances >= 2, "needs two instances to show the other one keeps serving"
-    stubs = [s for s in procinfo.stubs(server.process.pid) if s.model == model.name]
-    try:
-        for s in stubs:
-            os.kill(s.pid, signal.SIGSTOP)
-        with Client(server.cfg.grpc_url, retries=0, timeout=2) as client:
-            t0 = time.monotonic()
-            with pytest.raises(DeadlineExceededError):
-                client.predict(text=TEXT)
-            assert time.monotonic() - t0 < 6
-        os.kill(stubs[1].pid, signal.SIGCONT)  # one instance back, the other still hung
-        outcomes = []
-        with Client(server.cfg.grpc_url, retries=0, timeout=3) as client:
-            for _ in range(8):
-                try:
-                    client.predict(text=TEXT)
-                    outcomes.append("ok")
-                except DeadlineExceededError:
-                    outcomes.append("deadline")
-        assert outcomes.count("ok") >= 6, outcomes
-    finally:
-        for s in stubs:
-            os.kill(s.pid, signal.SIGCONT)
-    time.sleep(1)
-    with Client(server.cfg.grpc_url, retries=2, timeout=20) as client:
-        assert client.predict(text=TEXT).label
+    """A stuck execute() (heartbeat still alive, so 2.51 does not notice): the client's deadline
+    fires, and the model's second instance keeps serving meanwhile."""
+    assert graph.text_preprocess.name in {s.model for s in procinfo.stubs(server.process.pid)}
+    with Client(server.cfg.grpc_url, retries=0, timeout=2) as client:
+        t0 = time.monotonic()
+        with pytest.raises(DeadlineExceededError):
+            client.predict(text=HANG_TEXT)
+        assert time.monotonic() - t0 < 5
+    served = []
+    with Client(server.cfg.grpc_url, retries=0, timeout=3) as client:
+        while time.monotonic() - t0 < HANG_SECONDS - 2:  # the first instance is still asleep
+            served.append(client.predict(text=TEXT).label)
+    assert len(served) >= 3
+    time.sleep(max(0.0, HANG_SECONDS - (time.monotonic() - t0)) + 1)
+    with Client(server.cfg.grpc_url, retries=0, timeout=10) as client:
+        assert all(client.predict(text=TEXT).label for _ in range(4)), "both instances serve again"
 
 
 def test_sigterm_under_load_drains_refuses_new_requests_and_cleans_shared_memory(server, graph):

@@ -75,7 +75,8 @@ def test_configs_carry_spec_names_types_and_policies(graph):
     unbatched = graph.with_batching({graph.audio_encoder.name: BatchingSpec(dynamic=False)})
     plain = model_config(unbatched.audio_encoder, unbatched, Target.EMBEDDED, python=True).dynamic_batching
     assert list(plain.preferred_batch_size) == [1] and plain.max_queue_delay_microseconds == 0
-    assert plain.default_queue_policy.max_queue_size == BatchingSpec().max_queue_size, "unbatched, still bounded"
+    assert plain.default_queue_policy.default_timeout_microseconds == BatchingSpec().queue_timeout_us, "still bounded"
+    assert plain.default_queue_policy.timeout_action == pb.ModelQueuePolicy.REJECT
     gpu = model_config(graph.image_encoder, graph, Target.TENSORRT, python=False)
     assert gpu.instance_group[0].kind == pb.ModelInstanceGroup.KIND_GPU
 

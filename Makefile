@@ -5,7 +5,7 @@ PRESET ?= demo
 export HF_HUB_OFFLINE := 1
 export NUMBA_CACHE_DIR := $(CURDIR)/.numba_cache
 
-.PHONY: setup demo test bench data train export parity repo serve spec clean
+.PHONY: setup demo test bench soak data train export parity repo serve spec clean
 
 setup:
 	@bash scripts/setup.sh
@@ -19,6 +19,10 @@ test: setup
 # Benchmarks (after `make demo`): quick by default, FULL=1 for every model, c=1..32 and tuning.
 bench: setup
 	$(MM) bench --preset $(PRESET) $(if $(FULL),--full)
+
+# Soak (after `make demo`): the ensemble at saturation for MINUTES (default 10), RSS/shm/metrics sampled.
+soak: setup
+	$(MM) soak --preset $(PRESET) $(if $(MINUTES),--minutes $(MINUTES))
 
 data: setup
 	$(MM) data

@@ -448,5 +448,34 @@ def bench(preset: str = PresetOpt,
     console.print(f"report: {path}")
 
 
+@app.command()
+def soak(preset: str = PresetOpt, minutes: float = typer.Option(10.0, help="How long to drive the ensemble."),
+         concurrency: int = typer.Option(16, help="Closed-loop concurrency (the saturation point on 2 cores)."),
+         warmup: float = typer.Option(60.0, help="Seconds before RSS growth is counted."),
+         out: Path = typer.Option(Path("benchmarks/results/soak"), help="Report folder.")) -> None:
+    """Drive the ensemble at saturation with perf_analyzer while sampling RSS per process, /dev/shm
+    and Triton's metrics; writes a report with plots and exits 1 if a check fails."""
+    from mmtriton.bench.run import ensure_artifacts
+    from mmtriton.bench.soak import SoakConfig, run_soak
+    from mmtriton.bench.soak_report import write_report
+    from mmtriton.spec import get_graph
+
+    art = Artifacts.default()
+    cfg = SoakConfig(seconds=minutes * 60, warmup_s=min(warmup, minutes * 20), concurrency=concurrency)
+    try:
+        ensure_artifacts(art, preset, need_checkpoint=False)
+        res = run_soak(get_graph(preset), art.onnx(preset), art.manifest("test"), art.root / "soak", cfg,
+                       on_window=lambda r: console.print(f"  {len(r.windows)} windows, "
+                                                         f"last {r.windows[-1]['throughput'] if r.windows else 0:.1f}/s"))
+    except MMTritonError as e:
+        fail(e)
+    path = write_report(res, out, "mmtriton soak " + " ".join(sys.argv[2:]) if len(sys.argv) > 2 else "make soak")
+    for name, ok in res.verdict().items():
+        console.print(f"{'pass' if ok else 'FAIL':>5}  {name}")
+    console.print(f"report: {path}")
+    if not all(res.verdict().values()):
+        raise typer.Exit(1)
+
+
 if __name__ == "__main__":
     app()

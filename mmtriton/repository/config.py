@@ -38,9 +38,11 @@ def _io(t: TensorSpec, cls, ragged_ok: bool):
 
 
 def _batching(spec: ModelSpec):
-    """Always a dynamic-batching block: Triton's queue policy (bounded queue, timeout, REJECT)
-    lives only there. A model the spec runs unbatched gets preferred size 1 and no delay: the
-    batcher then sends every request on its own, yet its queue stays bounded."""
+    """Triton's queue policy (timeout, REJECT) lives only in a dynamic-batching block. A model the
+    spec runs unbatched gets preferred size 1 and no delay: the batcher then sends every request
+    on its own, yet its queue is bounded. Preprocessing models get no block on 2.51: batching
+    them crashes stubs, and a rejection there, while the request's sibling steps run, wedges the
+    ensemble (model_repository/README.md)."""
     pb = _pb()
     b = spec.batching
     policy = pb.ModelQueuePolicy(
@@ -69,7 +71,8 @@ def model_config(spec: ModelSpec, graph: ModelGraph, target: Target, python: boo
     _runtime(cfg, python, target)
     cfg.input.extend(_io(t, pb.ModelInput, ragged_ok=python) for t in spec.inputs)
     cfg.output.extend(_io(t, pb.ModelOutput, ragged_ok=python) for t in spec.outputs)
-    cfg.dynamic_batching.CopyFrom(_batching(spec))
+    if spec.batching.dynamic or spec not in graph.preprocessing_models:
+        cfg.dynamic_batching.CopyFrom(_batching(spec))
     gpu = target is Target.TENSORRT and not python
     kind = pb.ModelInstanceGroup.KIND_GPU if gpu else pb.ModelInstanceGroup.KIND_CPU
     cfg.instance_group.append(pb.ModelInstanceGroup(count=spec.batching.instances, kind=kind))

@@ -53,6 +53,10 @@ class ModelGraph:
         return (self.image_preprocess, self.audio_preprocess, self.text_preprocess, self.postprocess)
 
     @property
+    def preprocessing_models(self) -> tuple[ModelSpec, ...]:
+        return (self.image_preprocess, self.audio_preprocess, self.text_preprocess)
+
+    @property
     def encoders(self) -> tuple[ModelSpec, ...]:
         return (self.image_encoder, self.audio_encoder, self.text_encoder)
 

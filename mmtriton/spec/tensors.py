@@ -79,10 +79,10 @@ class BatchingSpec:
     preferred_batch_sizes: tuple[int, ...] = (4, 8)
     max_queue_delay_us: int = 500
     # 0: the queue is bounded in time only. Triton 2.51 segfaults when a composing model of an
-    # ensemble rejects a request on a full queue (model_repository/README.md has the repro), so
-    # the embedded default relies on the timeout; arrival rate x timeout bounds the length.
+    # ensemble rejects a request on a full queue (model_repository/README.md has the measurements),
+    # so the defaults rely on the timeout; arrival rate x timeout bounds the length.
     max_queue_size: int = 0
-    queue_timeout_us: int = 2_000_000  # a request waits at most 2 s in a model queue, then REJECT
+    queue_timeout_us: int = 5_000_000  # a request waits at most 5 s in a model queue, then REJECT
     instances: int = 1
 
     def __post_init__(self) -> None:

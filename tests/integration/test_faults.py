@@ -117,6 +117,8 @@ def test_overload_rejects_with_a_retriable_error_within_the_queue_timeout(server
     results = asyncio.run(burst(500))
     ok = [t for s, t, _ in results if s == "ok"]
     rejected = [(t, m) for s, t, m in results if s != "ok"]
+    print(f"overload: {len(ok)} served (max {max(ok, default=0):.2f} s), {len(rejected)} refused "
+          f"(max {max((t for t, _ in rejected), default=0):.2f} s)")
     assert {s for s, _, _ in results} <= {"ok", "StatusCode.UNAVAILABLE"}, {s for s, _, _ in results}
     assert rejected and len(ok) >= 20, (len(ok), len(rejected))
     assert all("timeout" in m.lower() for _, m in rejected), rejected[:3]
@@ -143,6 +145,8 @@ def test_killed_stub_is_restarted_by_the_deep_probe_and_no_request_is_lost(serve
         ok_before_stop = out.ok
         time.sleep(3)
         _stop_load(stop, workers)
+    print(f"stub kill: restart took {sup.restarts[0].seconds:.1f} s, serving again {recovered:.1f} s after the kill; "
+          f"{out.sent} requests: {out.ok} ok, errors {out.errors}")
     assert sup.restarts[0].seconds > 0 and recovered <= 30, f"back after {recovered:.1f} s"
     assert out.finished == out.sent, f"lost requests: sent {out.sent}, finished {out.finished}"
     assert out.ok > ok_before_stop, "requests succeed again after the restart"
@@ -182,6 +186,7 @@ def test_sigterm_under_load_drains_refuses_new_requests_and_cleans_shared_memory
     exited_after = time.monotonic() - t0
     time.sleep(1)
     _stop_load(stop, workers)
+    print(f"SIGTERM: exited after {exited_after:.1f} s; {out.sent} requests: {out.ok} ok, errors {out.errors}")
     try:
         assert ok_before > 0
         assert exited_after <= server.cfg.exit_timeout_s + 10, f"exit took {exited_after:.1f} s"

@@ -67,5 +67,7 @@ def test_corpus_in_concurrent_rounds_keeps_memory_bounded(server, grpc_client, g
                 _check(graph, case, result, error)
     after = procinfo.tree_rss(pid)
     growth = sum(after.values()) - before
+    print(f"corpus: {len(cases)} files x {ROUNDS} rounds, tree RSS {before / 2**20:.0f} -> "
+          f"{sum(after.values()) / 2**20:.0f} MiB ({growth / 2**20:+.1f} MiB)")
     assert growth <= RSS_GROWTH_LIMIT, f"RSS grew by {growth / 2**20:.0f} MiB over {ROUNDS} rounds: {after}"
     assert _ready(server)

@@ -147,3 +147,32 @@ def test_plain_kserve_v2_json_request(server, graph):
     assert out[label]["datatype"] == "INT32" and out[label]["data"] == [7]
     assert abs(sum(out[probs]["data"]) - 1.0) < 1e-4
     assert out[fused]["shape"] == [1, graph.preset.fused_dim]
+
+
+def test_unbatched_models_run_one_request_per_execution_under_concurrency(server, grpc_client, graph, test_split,
+                                                                          repository):
+    """Models without a batcher, and those whose dynamic-batching block only carries the queue
+    policy (preferred size 1, no delay), must execute one request at a time, even with 36
+    requests of mixed modality subsets in flight (a preprocessing stub cannot take mixed optional
+    inputs in one batch on 2.51)."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    from mmtriton.repository.structure import parse_config
+
+    configs = {m.name: parse_config(repository / m.name / "config.pbtxt") for m in graph.models}
+    unbatched = [n for n, c in configs.items()
+                 if not c.HasField("dynamic_batching") or list(c.dynamic_batching.preferred_batch_size) == [1]]
+    assert set(m.name for m in graph.preprocessing_models) <= set(unbatched)
+    folder, samples = test_split
+    mixed = [s for s in samples if s.image or s.audio or s.text][:64]
+    before = {name: _stats(server, name) for name in unbatched}
+
+    def run(subset: tuple[str, ...]) -> None:  # the three subsets in flight at the same time
+        chosen = [s for s in mixed if all(getattr(s, m) for m in subset)][:24]
+        served_outputs(grpc_client, grpc, graph, folder, chosen, subset=subset, concurrency=12)
+
+    with ThreadPoolExecutor(3) as pool:
+        list(pool.map(run, [("image",), ("audio", "text"), ("image", "audio", "text")]))
+    for name in unbatched:
+        inferences, executions = (a - b for a, b in zip(_stats(server, name), before[name]))
+        assert inferences > 0 and inferences == executions, f"{name}: {inferences} requests in {executions} executions"

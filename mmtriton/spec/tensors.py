@@ -86,7 +86,7 @@ class BatchingSpec:
     instances: int = 1
 
     def __post_init__(self) -> None:
-        if self.instances < 1 or self.max_queue_size < 0 or self.max_queue_delay_us < 0 or self.queue_timeout_us < 1:
+        if self.instances < 1 or self.max_queue_size < 0 or self.max_queue_delay_us < 0 or self.queue_timeout_us < 0:
             raise SpecError(f"invalid batching policy {self}")
 
 

@@ -13,11 +13,11 @@ def write_csv(res: SoakResult, path: Path) -> None:
     names = sorted({n for s in res.samples for n in s.rss})
     with path.open("w", newline="") as f:
         w = csv.writer(f)
-        w.writerow(["t_s", "rss_total_mb", "shm_mb", "failures", "successes", "pending", "queue_us"]
+        w.writerow(["t_s", "rss_total_mb", "shm_mb", "failures", "successes", "pending_sum", "pending_max_model", "queue_us"]
                    + [f"rss_{n}_mb" for n in names])
         for s in res.samples:
             w.writerow([s.t, round(s.rss_total / 2**20, 1), round(s.shm_bytes / 2**20, 1), s.failures, s.successes,
-                        s.pending, s.queue_us] + [round(s.rss.get(n, 0) / 2**20, 1) for n in names])
+                        s.pending, s.pending_max, s.queue_us] + [round(s.rss.get(n, 0) / 2**20, 1) for n in names])
 
 
 def write_plots(res: SoakResult, out: Path) -> list[Path]:
@@ -35,7 +35,8 @@ def write_plots(res: SoakResult, out: Path) -> list[Path]:
     a.set_ylabel("RSS (MiB)")
     a.legend(fontsize=6, ncol=3)
     a.set_title("RSS of tritonserver and each Python-backend stub")
-    b.plot(t, [s.pending for s in res.samples], label="pending requests (all models)")
+    b.plot(t, [s.pending for s in res.samples], label="pending requests (sum over models)")
+    b.plot(t, [s.pending_max for s in res.samples], label="pending requests (largest model)")
     b.plot(t, [s.shm_bytes / 2**20 for s in res.samples], label="/dev/shm (MiB)")
     b.set_xlabel("minutes")
     b.legend(fontsize=8)
@@ -73,7 +74,9 @@ def write_report(res: SoakResult, out: Path, command: str) -> Path:
     ]
     measured = {"zero failures": f"{res.failed_requests:.0f} failed of {res.served_requests + res.failed_requests:.0f}"
                                  f" requests; {len(res.perf_errors)} perf_analyzer errors",
-                "pending bounded by the concurrency": f"max {res.max_pending:.0f} pending (concurrency {res.cfg.concurrency})"}
+                "pending bounded by the concurrency (per model)":
+                    f"max {res.max_pending:.0f} pending in one model, {max(s.pending for s in res.samples):.0f} summed over "
+                    f"models (concurrency {res.cfg.concurrency})"}
     for name, ok in res.verdict().items():
         value = measured.get(name, f"{res.growth_mb():+.1f} MiB (whole tree)")
         lines.append(f"| {name} | {'pass' if ok else 'FAIL'} | {value} |")

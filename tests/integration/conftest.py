@@ -83,3 +83,18 @@ def offline(artifacts):
 
     model, graph, _ = load_model(artifacts.checkpoint("demo"))
     return model, Preprocessor(graph)
+
+
+def pytest_collection_modifyitems(config, items):
+    """The fault tests (kills, hangs, SIGTERM, overload) run after every other integration test.
+
+    On 2.51.0 a sporadic wedge was seen three times when the fuzz tests ran right after the
+    shutdown test had restarted the session server (image_preprocess: 3 requests pending forever,
+    its stub idle waiting for messages, every new request refused); see the closing note of
+    step 6. Nothing else shares the server after the fault tests.
+    """
+    faults = [i for i in items if i.nodeid.startswith("tests/integration/test_faults.py")]
+    if faults:
+        rest = [i for i in items if i not in faults]
+        last_integration = max((k for k, i in enumerate(rest) if i.nodeid.startswith("tests/integration/")), default=-1)
+        items[:] = rest[: last_integration + 1] + faults + rest[last_integration + 1:]

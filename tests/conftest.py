@@ -21,3 +21,17 @@ def preprocessor(graph):
     from mmtriton.preprocess import Preprocessor
 
     return Preprocessor(graph)
+
+
+@pytest.fixture(scope="session")
+def artifacts():
+    """The reference data set, model and ONNX files in ``artifacts/`` (made on first use, then
+    reused, exactly like ``make demo``); shared by the integration and gpu tests."""
+    from mmtriton.cli import ensure_data, ensure_exported, ensure_trained
+    from mmtriton.paths import Artifacts
+
+    art = Artifacts.default()
+    ensure_data(art)
+    ensure_trained(art, "demo")
+    ensure_exported(art, "demo")
+    return art

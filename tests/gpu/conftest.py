@@ -38,18 +38,6 @@ def pytest_collection_modifyitems(config, items):
 
 
 @pytest.fixture(scope="session")
-def artifacts():
-    from mmtriton.cli import ensure_data, ensure_exported, ensure_trained
-    from mmtriton.paths import Artifacts
-
-    art = Artifacts.default()
-    ensure_data(art)
-    ensure_trained(art, "demo")
-    ensure_exported(art, "demo")
-    return art
-
-
-@pytest.fixture(scope="session")
 def device():
     from mmtriton.engine.device import current_device
 

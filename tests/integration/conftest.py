@@ -12,19 +12,6 @@ from pathlib import Path
 
 import pytest
 
-from mmtriton.paths import Artifacts
-
-
-@pytest.fixture(scope="session")
-def artifacts() -> Artifacts:
-    from mmtriton.cli import ensure_data, ensure_exported, ensure_trained
-
-    art = Artifacts.default()
-    ensure_data(art)
-    ensure_trained(art, "demo")
-    ensure_exported(art, "demo")
-    return art
-
 
 @pytest.fixture(scope="session")
 def repository(artifacts, tmp_path_factory):

@@ -4,15 +4,14 @@ server stays ready."""
 from __future__ import annotations
 
 import io
-import struct
 import urllib.request
-import zlib
 from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
 import pytest
 import soundfile as sf
 import tritonclient.grpc as grpc
+from hostile_corpus import bomb_png
 from tritonclient.utils import InferenceServerException
 
 from mmtriton.data.generate import read_manifest
@@ -20,14 +19,6 @@ from mmtriton.serving.check import payload
 from mmtriton.serving.requests import ensemble_inputs
 
 pytestmark = pytest.mark.integration
-
-
-def _png_header_only(width: int, height: int) -> bytes:
-    """A PNG whose header claims width x height (a decompression-bomb shape) with almost no data."""
-    def chunk(kind: bytes, data: bytes) -> bytes:
-        return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
-    ihdr = struct.pack(">IIBBBBB", width, height, 8, 2, 0, 0, 0)
-    return b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", ihdr) + chunk(b"IDAT", zlib.compress(b"\0" * 64)) + chunk(b"IEND", b"")
 
 
 def _wav(seconds: float, rate: int = 16000) -> bytes:
@@ -47,7 +38,7 @@ def bad_requests(graph) -> dict[str, tuple[list, str]]:
     return {
         "corrupt image": (ensemble_inputs(grpc, graph, image=b"\xff\xd8\xff\xe0" + b"\x13" * 500), "not a decodable image"),
         "empty image": (ensemble_inputs(grpc, graph, image=b""), "image is empty"),
-        "huge image": (ensemble_inputs(grpc, graph, image=_png_header_only(20000, 20000)), "the limit is"),
+        "huge image": (ensemble_inputs(grpc, graph, image=bomb_png(20000, 20000)), "the limit is"),
         "non-audio bytes": (ensemble_inputs(grpc, graph, audio=b"this is not audio " * 50), "not a decodable audio"),
         "too long audio": (ensemble_inputs(grpc, graph, audio=_wav(graph.preset.audio.max_seconds + 2)), "the limit is"),
         "empty text": (ensemble_inputs(grpc, graph, text=""), "text is empty"),

@@ -8,13 +8,12 @@ import os
 import signal
 import threading
 import time
-import urllib.request
 from dataclasses import dataclass, field
 
 import pytest
 from fault_injection import HANG_SECONDS, HANG_TEXT
 from mmtriton_client import Client
-from mmtriton_client.errors import DeadlineExceededError, ServerUnavailableError
+from mmtriton_client.errors import DeadlineExceededError
 
 from mmtriton.serving import procinfo
 from mmtriton.serving.supervisor import DeepProbe, Supervisor
@@ -70,14 +69,6 @@ def _stop_load(stop: threading.Event, workers: list, timeout: float = 60) -> Non
     for w in workers:
         w.join(timeout)
         assert not w.is_alive(), "a client call hung past its deadline"
-
-
-def _ready(server) -> bool:
-    try:
-        with urllib.request.urlopen(f"http://{server.cfg.http_url}/v2/health/ready", timeout=3) as r:
-            return r.status == 200
-    except OSError:
-        return False
 
 
 @pytest.fixture()
@@ -147,7 +138,7 @@ def test_overload_rejects_with_a_retriable_error_within_the_queue_timeout(commit
     # refused after at most the timeout in an encoder/fusion queue plus the (unbounded) wait before it
     assert max(t for t, _ in rejected) <= 4 * timeout_s, "refused fast, not after unbounded waiting"
     assert max(ok) <= 6 * timeout_s, "accepted requests are not left waiting without bound"
-    assert _ready(server)
+    assert server.is_ready()
     with Client(server.cfg.grpc_url, retries=0, timeout=10) as client:
         assert client.predict(text=TEXT).label
 
@@ -174,7 +165,7 @@ def test_killed_stub_is_restarted_by_the_deep_probe_and_no_request_is_lost(serve
     assert out.finished == out.sent, f"lost requests: sent {out.sent}, finished {out.finished}"
     assert out.ok > ok_before_stop, "requests succeed again after the restart"
     assert set(out.errors) <= {"InferenceError", "ServerUnavailableError", "DeadlineExceededError"}, out.errors
-    assert _ready(server)
+    assert server.is_ready()
 
 
 def test_hung_instance_surfaces_as_deadline_and_the_other_instance_keeps_serving(server, graph):
@@ -220,4 +211,4 @@ def test_sigterm_under_load_drains_refuses_new_requests_and_cleans_shared_memory
     finally:
         server.stop()
         server.start(timeout_s=180)
-    assert _ready(server)
+    assert server.is_ready()

@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import http.client
 import json
-import urllib.request
 
 import numpy as np
 import pytest
@@ -45,11 +44,6 @@ def _grpc_outcome(client, model: str, inputs) -> str:
         return e.status() or "none"
 
 
-def _ready(server) -> bool:
-    with urllib.request.urlopen(f"http://{server.cfg.http_url}/v2/health/ready", timeout=5) as r:
-        return r.status == 200
-
-
 @pytest.mark.parametrize("modality", ["image", "audio"])
 def test_grpc_mutated_files_are_served_or_refused(server, grpc_client, graph, modality):
     @FUZZ
@@ -59,7 +53,7 @@ def test_grpc_mutated_files_are_served_or_refused(server, grpc_client, graph, mo
         assert outcome == "ok" or outcome in CLEAR_GRPC, outcome
 
     check()
-    assert _ready(server)
+    assert server.is_ready()
 
 
 @FUZZ
@@ -149,5 +143,5 @@ def test_http_lying_binary_header_lengths_and_huge_declared_sizes(server, graph,
 
 
 def test_server_is_ready_after_fuzzing(server, grpc_client, graph):
-    assert _ready(server)
+    assert server.is_ready()
     assert _grpc_outcome(grpc_client, graph.ensemble.name, ensemble_inputs(grpc, graph, text="the digit 2")) == "ok"

@@ -5,7 +5,6 @@ no paths or addresses, the server's memory stays bounded and it stays ready."""
 from __future__ import annotations
 
 import re
-import urllib.request
 from concurrent.futures import ThreadPoolExecutor
 
 import pytest
@@ -41,17 +40,12 @@ def _check(graph, case: Case, result, error) -> None:
     assert not re.search(r"0x[0-9a-f]{6,}|/tmp/|/dev/shm|shm_region", error.message()), error.message()
 
 
-def _ready(server) -> bool:
-    with urllib.request.urlopen(f"http://{server.cfg.http_url}/v2/health/ready", timeout=5) as r:
-        return r.status == 200
-
-
 def test_every_corpus_file_is_served_or_refused_clearly(server, grpc_client, graph):
     cases = corpus(graph)
     assert sum(c.valid for c in cases) >= 25 and sum(not c.valid for c in cases) >= 15
     for case in cases:
         _check(graph, case, *_send(grpc_client, graph, case))
-    assert _ready(server)
+    assert server.is_ready()
 
 
 def test_corpus_in_concurrent_rounds_keeps_memory_bounded(server, grpc_client, graph):
@@ -70,4 +64,4 @@ def test_corpus_in_concurrent_rounds_keeps_memory_bounded(server, grpc_client, g
     print(f"corpus: {len(cases)} files x {ROUNDS} rounds, tree RSS {before / 2**20:.0f} -> "
           f"{sum(after.values()) / 2**20:.0f} MiB ({growth / 2**20:+.1f} MiB)")
     assert growth <= RSS_GROWTH_LIMIT, f"RSS grew by {growth / 2**20:.0f} MiB over {ROUNDS} rounds: {after}"
-    assert _ready(server)
+    assert server.is_ready()

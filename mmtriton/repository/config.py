@@ -37,14 +37,25 @@ def _io(t: TensorSpec, cls, ragged_ok: bool):
     return cls(**kwargs)
 
 
-def _batching(spec: ModelSpec):
-    """Triton's queue policy (timeout, REJECT) lives only in a dynamic-batching block. A model the
-    spec runs unbatched gets preferred size 1 and no delay: the batcher then sends every request
-    on its own, yet its queue is bounded. Preprocessing models get no block on 2.51: batching
-    them crashes stubs, and a rejection there, while the request's sibling steps run, wedges the
-    ensemble (model_repository/README.md)."""
+def _batching(spec: ModelSpec, graph: ModelGraph):
+    """The dynamic-batching block of a model, or None for none.
+
+    Triton's queue policy (timeout, REJECT) lives only in this block. A model the spec runs
+    unbatched gets preferred size 1 and no delay: the batcher then sends every request on its
+    own, yet its queue is bounded. No block (an unbounded queue, no batcher) for:
+    - preprocessing models that do not batch: on 2.51 batching them crashes stubs, and a
+      rejection there, while the request's sibling steps run, wedges the ensemble;
+    - unbatched models fed by a batching step (postprocess after a batching fusion). A queue
+      policy turns off the batcher's prefetching; Triton's batcher then learns that the instance
+      went idle only from a new arrival or a 500 ms poll, so a burst from the batching step is
+      drained one request per 500 ms (measured: 5 s stalls and rejections at 36 requests in
+      flight). Their queue is bounded by the policy of the step that feeds them.
+    Measurements: model_repository/README.md."""
     pb = _pb()
     b = spec.batching
+    if not b.dynamic and (spec in graph.preprocessing_models
+                          or any(p.batching.dynamic for p in graph.producers(spec.name))):
+        return None
     policy = pb.ModelQueuePolicy(
         timeout_action=pb.ModelQueuePolicy.REJECT, default_timeout_microseconds=b.queue_timeout_us,
         allow_timeout_override=True, max_queue_size=b.max_queue_size)
@@ -71,8 +82,9 @@ def model_config(spec: ModelSpec, graph: ModelGraph, target: Target, python: boo
     _runtime(cfg, python, target)
     cfg.input.extend(_io(t, pb.ModelInput, ragged_ok=python) for t in spec.inputs)
     cfg.output.extend(_io(t, pb.ModelOutput, ragged_ok=python) for t in spec.outputs)
-    if spec.batching.dynamic or spec not in graph.preprocessing_models:
-        cfg.dynamic_batching.CopyFrom(_batching(spec))
+    block = _batching(spec, graph)
+    if block is not None:
+        cfg.dynamic_batching.CopyFrom(block)
     gpu = target is Target.TENSORRT and not python
     kind = pb.ModelInstanceGroup.KIND_GPU if gpu else pb.ModelInstanceGroup.KIND_CPU
     cfg.instance_group.append(pb.ModelInstanceGroup(count=spec.batching.instances, kind=kind))

@@ -84,6 +84,12 @@ class ModelGraph:
                    for role, m in roles.items() if m.name in overrides}
         return dataclasses.replace(self, **changed)
 
+    def producers(self, name: str) -> tuple[ModelSpec, ...]:
+        """The models whose outputs feed model ``name`` in the ensemble (its upstream steps)."""
+        steps = self.ensemble.steps
+        wanted = {t for s in steps if s.model == name for t in s.input_map.values()}
+        return tuple(self.model(s.model) for s in steps if wanted & set(s.output_map.values()))
+
     def model(self, name: str) -> ModelSpec:
         for m in self.models:
             if m.name == name:
@@ -121,9 +127,11 @@ def _build(p: Preset) -> ModelGraph:
 
     fusion_inputs = (emb["image"], emb["audio"], emb["text"], present["image"], present["audio"], present["text"])
     g = dict(
-        image_preprocess=model("image_preprocess", _own_first(raw_all, raw["image"]), (pixels, present["image"], error["image"]),
+        image_preprocess=model("image_preprocess", _own_first(raw_all, raw["image"]) + (present["text"],),
+                               (pixels, present["image"], error["image"]),
                                "Pillow decode, resize, centre crop, normalise"),
-        audio_preprocess=model("audio_preprocess", _own_first(raw_all, raw["audio"]), (log_mel, mel_len, present["audio"], error["audio"]),
+        audio_preprocess=model("audio_preprocess", _own_first(raw_all, raw["audio"]) + (present["text"],),
+                               (log_mel, mel_len, present["audio"], error["audio"]),
                                "libsndfile decode, mono, soxr resample, log-mel"),
         text_preprocess=model("text_preprocess", _own_first(raw_all, raw["text"]), (ids, mask, present["text"], error["text"]),
                               "WordPiece tokenisation with truncation"),
@@ -170,6 +178,7 @@ def _own_first(raw: tuple[TensorSpec, ...], own: TensorSpec) -> tuple[TensorSpec
 
     Triton rejects a composing-model request with zero inputs, so each preprocessing model
     must see at least one present input; model_repository/README.md has the measurements.
+    The image and audio steps also read ``text_present`` (see PIPELINE).
     """
     return (own,) + tuple(t for t in raw if t is not own)
 
@@ -179,7 +188,12 @@ def _identity_step(m: ModelSpec) -> EnsembleStep:
     return EnsembleStep(m.name, {n: n for n in m.input_names}, {n: n for n in m.output_names})
 
 
-PIPELINE = ("image_preprocess", "audio_preprocess", "text_preprocess",
+# text_preprocess runs first and gates the other two preprocessing steps (they read its
+# ``text_present``). A request without any input then fails in that one step, with no sibling
+# step in flight: on 2.51 three sibling steps failing at once (each had zero inputs) wedged the
+# server (model_repository/README.md). The gate costs the text step's latency (tokenising one
+# caption) on the image and audio paths.
+PIPELINE = ("text_preprocess", "image_preprocess", "audio_preprocess",
             "image_encoder", "audio_encoder", "text_encoder", "fusion", "postprocess")
 
 

@@ -75,10 +75,9 @@ def offline(artifacts):
 def pytest_collection_modifyitems(config, items):
     """The fault tests (kills, hangs, SIGTERM, overload) run after every other integration test.
 
-    On 2.51.0 a sporadic wedge was seen three times when the fuzz tests ran right after the
-    shutdown test had restarted the session server (image_preprocess: 3 requests pending forever,
-    its stub idle waiting for messages, every new request refused); see the closing note of
-    step 6. Nothing else shares the server after the fault tests.
+    They kill stubs, hang instances and stop the server, so nothing else shares the session
+    server after them. (A sporadic wedge first blamed on this order came from requests without
+    any input; model_repository/README.md, "Requests without any input".)
     """
     faults = [i for i in items if i.nodeid.startswith("tests/integration/test_faults.py")]
     if faults:

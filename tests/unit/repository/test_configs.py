@@ -58,6 +58,9 @@ def test_tensorrt_target_takes_its_serving_policy_from_the_spec(graph, tmp_path)
         if name in {m.name for m in graph.preprocessing_models} and not b.dynamic:
             assert not cfg.HasField("dynamic_batching"), "no queue policy before the ensemble's sibling steps"
             continue
+        if not b.dynamic and any(policy[p.name].dynamic for p in graph.producers(name)):
+            assert not cfg.HasField("dynamic_batching"), f"{name}: no policy after a batching step"
+            continue
         expected = list(b.preferred_batch_sizes) if b.dynamic else [1]
         assert list(cfg.dynamic_batching.preferred_batch_size) == expected
     assert target_overrides(Target.ONNXRUNTIME.value) == {}
@@ -95,3 +98,18 @@ def test_ensemble_inputs_are_optional_bytes(graph, tmp_path):
 def test_missing_model_files_are_a_clear_error(graph, tmp_path):
     with pytest.raises(RepositoryError, match="mmtriton export"):
         write_repository(graph, Target.EMBEDDED, tmp_path / "r", tmp_path / "no-onnx", tmp_path / "tok.json")
+
+
+def test_unbatched_model_after_a_batching_step_has_no_queue_policy(graph):
+    """A queue policy turns off Triton's batcher prefetching; an unbatched model fed by a batching
+    step would then drain each burst one request per 500 ms poll (model_repository/README.md)."""
+    post = graph.postprocess.name
+    unbatched = BatchingSpec(dynamic=False)
+    calm = graph.with_batching({graph.fusion.name: unbatched, post: unbatched})
+    bursty = graph.with_batching({graph.fusion.name: BatchingSpec(dynamic=True), post: unbatched})
+    plain = model_config(calm.postprocess, calm, Target.EMBEDDED, python=True)
+    assert list(plain.dynamic_batching.preferred_batch_size) == [1] and plain.dynamic_batching.default_queue_policy
+    after_batcher = model_config(bursty.postprocess, bursty, Target.EMBEDDED, python=True)
+    assert not after_batcher.HasField("dynamic_batching")
+    fusion = model_config(bursty.fusion, bursty, Target.EMBEDDED, python=True)
+    assert fusion.dynamic_batching.default_queue_policy.default_timeout_microseconds > 0, "the feeding step is bounded"

@@ -88,15 +88,9 @@ def write_input_data(graph: ModelGraph, items: Sequence[Item], per_item: Sequenc
     """One JSON file per model name (ensembles included); returns {model: path}."""
     out_dir.mkdir(parents=True, exist_ok=True)
     raw = raw_entries(graph, items)
-    raw_names = {t.name for t in graph.ensemble.inputs}
     paths = {}
     for name, inputs in _model_inputs(graph).items():
-        if inputs is None:
-            entries = raw
-        else:  # preprocessing models also read tensors made by an earlier step (the text gate)
-            tensors = tensor_entries([t for t in inputs if t.name not in raw_names], per_item)
-            entries = tensors if all(t.name not in raw_names for t in inputs) else \
-                [{**r, **t} for r, t in zip(raw, tensors)]
+        entries = raw if inputs is None else tensor_entries(inputs, per_item)
         path = out_dir / f"{name}.json"
         path.write_text(json.dumps({"data": entries}))
         paths[name] = path
@@ -104,9 +98,9 @@ def write_input_data(graph: ModelGraph, items: Sequence[Item], per_item: Sequenc
 
 
 def _model_inputs(graph: ModelGraph) -> dict[str, Any]:
-    """None marks the raw-input ensemble (its entries are the encoded files); preprocessing
-    models get the encoded files plus any tensor input an earlier step makes."""
+    """None marks raw-input models (their entries are the encoded files)."""
     raw_models = {graph.ensemble.name: None}
-    tensor_models = {m.name: m.inputs for m in graph.preprocessing_models + graph.encoders + (graph.fusion, graph.postprocess)}
+    raw_models.update({m.name: None for m in (graph.image_preprocess, graph.audio_preprocess, graph.text_preprocess)})
+    tensor_models = {m.name: m.inputs for m in graph.encoders + (graph.fusion, graph.postprocess)}
     tensor_models[graph.tensor_ensemble.name] = graph.tensor_ensemble.inputs
     return {**raw_models, **tensor_models}

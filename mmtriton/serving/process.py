@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import IO, Optional
 
 from mmtriton.errors import ServerError
+from mmtriton.serving import procinfo
 from mmtriton.serving.server import ServerConfig, check_port_free, command, find_bundle, prepare_backends, server_env
 
 log = logging.getLogger(__name__)
@@ -76,23 +77,41 @@ class EmbeddedServer:
         self._log.flush()
         return "\n".join(self.log_path.read_text(errors="replace").splitlines()[-lines:])
 
-    def stop(self) -> Optional[int]:
-        """SIGTERM, then SIGKILL if the server outlives its exit timeout by 10 s."""
+    def stop(self, grace_s: Optional[float] = None) -> Optional[int]:
+        """SIGTERM, then SIGKILL if the server outlives ``grace_s`` (default: its exit timeout
+        + 10 s); then wait for its stubs and unlink what they left in /dev/shm, so the next
+        start finds a clean host."""
+        grace_s = self.cfg.exit_timeout_s + 10 if grace_s is None else grace_s
         proc, self.process = self.process, None
         if proc is None:
             return None
+        stubs = procinfo.stubs(proc.pid) if proc.poll() is None else []
         if proc.poll() is None:
             proc.send_signal(signal.SIGTERM)
             try:
-                proc.wait(self.cfg.exit_timeout_s + 10)
+                proc.wait(grace_s)
             except subprocess.TimeoutExpired:
                 log.warning("tritonserver ignored SIGTERM; killing it")
                 proc.kill()
                 proc.wait()
+        self._clean_up_after(stubs)
         if self._log is not None:
             self._log.close()
             self._log = None
         return proc.returncode
+
+    @staticmethod
+    def _clean_up_after(stubs: list) -> None:
+        """Wait for the stubs, then unlink what they left in /dev/shm: 2.51 leaves the region of
+        a stub that died (killed, crashed) behind, and nothing else would ever remove it."""
+        try:
+            procinfo.wait_exited(stubs, timeout_s=10)
+        except TimeoutError as e:
+            log.warning("after tritonserver exited: %s", e)
+            return
+        for region in procinfo.leftover_regions(stubs):
+            log.warning("removing shared-memory region %s left behind by tritonserver", region)
+            (procinfo.SHM / region).unlink(missing_ok=True)
 
     def wait(self) -> int:
         """Block until the server exits (foreground ``serve``)."""

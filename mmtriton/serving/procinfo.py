@@ -8,6 +8,7 @@ script (RSS per process over time) and the shutdown check (no region left in /de
 from __future__ import annotations
 
 import re
+import time
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -31,6 +32,15 @@ def _ppid(pid: int) -> int:
     except OSError:
         return -1
     return int(stat.rsplit(")", 1)[1].split()[1])  # the command may contain spaces and parentheses
+
+
+def _running(pid: int) -> bool:
+    """True while the process exists and is not a zombie waiting to be reaped."""
+    try:
+        stat = (PROC / str(pid) / "stat").read_text()
+    except OSError:
+        return False
+    return stat.rsplit(")", 1)[1].split()[0] != "Z"
 
 
 def children(pid: int) -> list[int]:
@@ -81,3 +91,23 @@ def shm_regions() -> dict[str, int]:
     if not SHM.is_dir():
         return {}
     return {p.name: p.stat().st_size for p in SHM.iterdir() if p.name.startswith(SHM_PREFIX)}
+
+
+def wait_exited(gone: list[Stub], timeout_s: float) -> float:
+    """Wait until the given stub processes have exited; returns the seconds waited.
+
+    After tritonserver exits, its stubs finish a moment later (measured: up to 2 s here under
+    load), and a caller that checks /dev/shm or starts the next server must wait for them."""
+    start = time.monotonic()
+    while True:
+        alive = [s.pid for s in gone if _running(s.pid)]
+        if not alive:
+            return time.monotonic() - start
+        if time.monotonic() - start > timeout_s:
+            raise TimeoutError(f"stub processes {alive} still running after {timeout_s:.0f} s")
+        time.sleep(0.1)
+
+
+def leftover_regions(gone: list[Stub]) -> list[str]:
+    """Shared-memory regions of these (exited) stubs that are still in /dev/shm."""
+    return sorted({s.shm_region for s in gone if s.shm_region} & set(shm_regions()))

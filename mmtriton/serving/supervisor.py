@@ -112,7 +112,8 @@ class Supervisor:
         log.warning("deep probe failed (%s); restarting tritonserver", reason[:200])
         t0 = time.monotonic()
         try:
-            self.server.stop()
+            # A wedged 2.51 server does not finish a SIGTERM; past its exit timeout it is killed.
+            self.server.stop(grace_s=self.server.cfg.exit_timeout_s + 3)
             self.server.start(self.ready_timeout_s, stream_log=self.server.stream_log)
             event = Restart(t0, reason, time.monotonic() - t0)
             log.warning("tritonserver restarted in %.1f s", event.seconds)

@@ -127,11 +127,9 @@ def _build(p: Preset) -> ModelGraph:
 
     fusion_inputs = (emb["image"], emb["audio"], emb["text"], present["image"], present["audio"], present["text"])
     g = dict(
-        image_preprocess=model("image_preprocess", _own_first(raw_all, raw["image"]) + (present["text"],),
-                               (pixels, present["image"], error["image"]),
+        image_preprocess=model("image_preprocess", _own_first(raw_all, raw["image"]), (pixels, present["image"], error["image"]),
                                "Pillow decode, resize, centre crop, normalise"),
-        audio_preprocess=model("audio_preprocess", _own_first(raw_all, raw["audio"]) + (present["text"],),
-                               (log_mel, mel_len, present["audio"], error["audio"]),
+        audio_preprocess=model("audio_preprocess", _own_first(raw_all, raw["audio"]), (log_mel, mel_len, present["audio"], error["audio"]),
                                "libsndfile decode, mono, soxr resample, log-mel"),
         text_preprocess=model("text_preprocess", _own_first(raw_all, raw["text"]), (ids, mask, present["text"], error["text"]),
                               "WordPiece tokenisation with truncation"),
@@ -178,7 +176,6 @@ def _own_first(raw: tuple[TensorSpec, ...], own: TensorSpec) -> tuple[TensorSpec
 
     Triton rejects a composing-model request with zero inputs, so each preprocessing model
     must see at least one present input; model_repository/README.md has the measurements.
-    The image and audio steps also read ``text_present`` (see PIPELINE).
     """
     return (own,) + tuple(t for t in raw if t is not own)
 
@@ -188,12 +185,7 @@ def _identity_step(m: ModelSpec) -> EnsembleStep:
     return EnsembleStep(m.name, {n: n for n in m.input_names}, {n: n for n in m.output_names})
 
 
-# text_preprocess runs first and gates the other two preprocessing steps (they read its
-# ``text_present``). A request without any input then fails in that one step, with no sibling
-# step in flight: on 2.51 three sibling steps failing at once (each had zero inputs) wedged the
-# server (model_repository/README.md). The gate costs the text step's latency (tokenising one
-# caption) on the image and audio paths.
-PIPELINE = ("text_preprocess", "image_preprocess", "audio_preprocess",
+PIPELINE = ("image_preprocess", "audio_preprocess", "text_preprocess",
             "image_encoder", "audio_encoder", "text_encoder", "fusion", "postprocess")
 
 

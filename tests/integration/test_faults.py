@@ -189,7 +189,8 @@ def test_hung_instance_surfaces_as_deadline_and_the_other_instance_keeps_serving
 
 def test_sigterm_under_load_drains_refuses_new_requests_and_cleans_shared_memory(server, graph):
     pid = server.process.pid
-    regions = {s.shm_region for s in procinfo.stubs(pid)}
+    stubs = procinfo.stubs(pid)
+    regions = {s.shm_region for s in stubs}
     assert regions and regions <= set(procinfo.shm_regions())
     out, stop, workers = _start_load(server.cfg.grpc_url, threads=3, retries=0, timeout=30)
     time.sleep(2)
@@ -207,8 +208,44 @@ def test_sigterm_under_load_drains_refuses_new_requests_and_cleans_shared_memory
         assert out.finished == out.sent, "every request ended (result or error)"
         assert set(out.errors) <= {"ServerUnavailableError"}, f"in-flight requests must complete: {out.errors}"
         assert out.errors, "requests after SIGTERM are refused"
+        # the stubs finish after the server (measured: up to 2 s); the server unlinks their regions
+        waited = procinfo.wait_exited(stubs, timeout_s=15)
+        print(f"stubs exited {waited:.1f} s after the server")
         assert not regions & set(procinfo.shm_regions()), "shared-memory regions left in /dev/shm"
     finally:
         server.stop()
         server.start(timeout_s=180)
     assert server.is_ready()
+
+
+def test_request_without_any_input_is_refused_or_the_supervisor_restores_service(server, graph):
+    """All ensemble inputs are optional, so an empty request reaches the three preprocessing steps
+    with zero inputs and all three fail at once; 2.51 then wedged within 1 to 3 such requests
+    (model_repository/README.md, "Requests without any input"). The SDK refuses to send one; a
+    raw client gets INVALID_ARGUMENT, or, once the server wedges, the supervisor restarts it."""
+    import tritonclient.grpc as grpc
+    from tritonclient.utils import InferenceServerException
+
+    outcomes = []
+    with Supervisor(server, DeepProbe(graph, server.cfg.http_url, timeout_s=3), interval_s=1.0) as sup:
+        client = grpc.InferenceServerClient(server.cfg.grpc_url)
+        t0 = time.monotonic()
+        for _ in range(5):
+            try:
+                client.infer(graph.ensemble.name, [], client_timeout=5)
+                outcomes.append("ok")
+            except InferenceServerException as e:
+                outcomes.append(e.status())
+            if outcomes[-1] != "StatusCode.INVALID_ARGUMENT":
+                break
+        client.close()
+        while outcomes[-1] == "StatusCode.DEADLINE_EXCEEDED" and not sup.restarts and time.monotonic() - t0 < 90:
+            time.sleep(0.2)
+    print(f"empty requests: {outcomes}; restarts: {[(round(r.at - t0, 1), round(r.seconds, 1)) for r in sup.restarts]}")
+    assert set(outcomes) <= {"StatusCode.INVALID_ARGUMENT", "StatusCode.DEADLINE_EXCEEDED"}, outcomes
+    if "StatusCode.DEADLINE_EXCEEDED" in outcomes:
+        assert sup.restarts and sup.restarts[0].seconds > 0, "a wedged server must be restarted"
+        back = sup.restarts[0].at + sup.restarts[0].seconds - t0
+        assert back <= 60, f"serving again {back:.1f} s after the first empty request"
+    with Client(server.cfg.grpc_url, retries=0, timeout=10) as client:
+        assert client.predict(text=TEXT).label

@@ -11,6 +11,7 @@ import re
 import time
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Optional
 
 PROC = Path("/proc")
 SHM = Path("/dev/shm")
@@ -26,21 +27,24 @@ class Stub:
     shm_region: str
 
 
-def _ppid(pid: int) -> int:
+def _stat_fields(pid: int) -> Optional[list[str]]:
+    """The fields of /proc/<pid>/stat after the command name (state first); None once gone."""
     try:
         stat = (PROC / str(pid) / "stat").read_text()
     except OSError:
-        return -1
-    return int(stat.rsplit(")", 1)[1].split()[1])  # the command may contain spaces and parentheses
+        return None
+    return stat.rsplit(")", 1)[1].split()  # the command may contain spaces and parentheses
+
+
+def _ppid(pid: int) -> int:
+    fields = _stat_fields(pid)
+    return -1 if fields is None else int(fields[1])
 
 
 def _running(pid: int) -> bool:
     """True while the process exists and is not a zombie waiting to be reaped."""
-    try:
-        stat = (PROC / str(pid) / "stat").read_text()
-    except OSError:
-        return False
-    return stat.rsplit(")", 1)[1].split()[0] != "Z"
+    fields = _stat_fields(pid)
+    return fields is not None and fields[0] != "Z"
 
 
 def children(pid: int) -> list[int]:

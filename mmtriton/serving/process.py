@@ -85,8 +85,9 @@ class EmbeddedServer:
         proc, self.process = self.process, None
         if proc is None:
             return None
-        stubs = procinfo.stubs(proc.pid) if proc.poll() is None else []
+        stubs = []
         if proc.poll() is None:
+            stubs = procinfo.stubs(proc.pid)
             proc.send_signal(signal.SIGTERM)
             try:
                 proc.wait(grace_s)

@@ -8,7 +8,6 @@ request's batch size.
 from __future__ import annotations
 
 import logging
-import time
 from typing import Any
 
 import numpy as np
@@ -111,20 +110,7 @@ class TextPreprocess(_Preprocess):
         self.tokenizer = TextTokenizer(self.version_dir / "tokenizer.json", self.graph.preset.text, ids.dtype, mask.dtype)
 
     def decode(self, data: bytes) -> str:
-        text = check_text(data, self.graph.preset.text)
-        self._maybe_hang(text)
-        return text
-
-    def _maybe_hang(self, text: str) -> None:
-        """Fault injection for the hung-model test: a repository (never a generated one) may set
-        ``fault_injection_hang_text``; a request with exactly that text then blocks this instance
-        for ``fault_injection_hang_s`` seconds while its heartbeat keeps answering, as a stuck
-        execute() would. The parameter lives in the server's config, out of clients' reach."""
-        marker = self.params.get("fault_injection_hang_text")
-        if marker and text == marker:
-            seconds = float(self.params.get("fault_injection_hang_s", "10"))
-            log.warning("%s: fault injection, blocking this instance for %.0f s", self.spec.name, seconds)
-            time.sleep(seconds)
+        return check_text(data, self.graph.preset.text)
 
     def present(self, decoded: list) -> Arrays:
         return {"texts": np.asarray(decoded, dtype=object)}

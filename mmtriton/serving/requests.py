@@ -1,6 +1,8 @@
 """Build ensemble requests with the official ``tritonclient`` (http or grpc module), from the spec.
 
-Used by ``make demo`` and the integration tests until the client SDK takes over.
+Deliberately not the client SDK: the served-vs-offline check, the overload benchmark and the
+tests that must speak to the server as any plain KServe v2 client would (raw statuses, no SDK
+validation or retries) build their requests here.
 """
 
 from __future__ import annotations

@@ -12,12 +12,28 @@ from pathlib import Path
 
 import pytest
 
+SESSION_QUEUE_TIMEOUT_US = 120_000_000
+
 
 @pytest.fixture(scope="session")
-def repository(artifacts, tmp_path_factory):
+def switches(tmp_path_factory):
+    """Files that drive the session repository's test-only models (fault_injection.py)."""
+    from fault_injection import Switches
+
+    return Switches(tmp_path_factory.mktemp("switches"))
+
+
+@pytest.fixture(scope="session")
+def repository(artifacts, switches, tmp_path_factory):
     """The embedded repository with dynamic batching on for the encoders and fusion, whatever the
     tuned defaults say (on 2 CPU cores the tuning turns it off; a GPU deployment batches): the
-    ragged-batching paths are the ones these tests must prove."""
+    ragged-batching paths are the ones these tests must prove.
+
+    Two test-only models make timing-dependent behaviour happen on demand (fault_injection.py):
+    a text_preprocess instance that hangs on a marker text, and an audio encoder that holds each
+    execution while a switch is on (so a concurrent burst must batch). The queue timeout is long
+    here: a loaded CI host must not turn a slow request into a refusal in tests that check
+    results; the queue policy has its own deterministic test (test_faults.py, overload)."""
     import dataclasses
 
     from mmtriton.repository.config import Target
@@ -26,14 +42,17 @@ def repository(artifacts, tmp_path_factory):
     from mmtriton.spec import get_graph
 
     graph = get_graph("demo")
-    overrides = {m.name: dataclasses.replace(m.batching, dynamic=True) for m in graph.encoders + (graph.fusion,)}
+    overrides = {m.name: dataclasses.replace(m.batching, dynamic=True, queue_timeout_us=SESSION_QUEUE_TIMEOUT_US)
+                 for m in graph.encoders + (graph.fusion,)}
     overrides[graph.text_preprocess.name] = dataclasses.replace(graph.text_preprocess.batching, instances=2)
     tokenizer = Path(default_text_model()) / "tokenizer.json"
     repo = write_repository(graph.with_batching(overrides), Target.EMBEDDED, tmp_path_factory.mktemp("repo"),
                             artifacts.onnx("demo"), tokenizer)
-    from fault_injection import inject_hang
+    from fault_injection import ENCODER_HOLD_SECONDS, inject_hang, inject_switched_hold
 
-    inject_hang(repo / graph.text_preprocess.name / "config.pbtxt")
+    inject_hang(repo / graph.text_preprocess.name, switches.hang_release)
+    switches.release_hang()
+    inject_switched_hold(repo / graph.audio_encoder.name, switches.encoder_hold, ENCODER_HOLD_SECONDS)
     return repo
 
 
@@ -45,7 +64,7 @@ def server(repository, tmp_path_factory):
     work = tmp_path_factory.mktemp("triton")
     cfg = ServerConfig(repository, http_port=free_port(), grpc_port=free_port(), metrics_port=free_port(),
                        exit_timeout_s=3, work_dir=work, admin_key=secrets.token_urlsafe(16))
-    srv = EmbeddedServer(cfg).start(timeout_s=180)
+    srv = EmbeddedServer(cfg).start(timeout_s=300)
     yield srv
     pid = srv.process.pid if srv.process else None  # a test may have restarted it
     srv.stop()

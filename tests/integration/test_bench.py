@@ -18,6 +18,9 @@ from mmtriton.bench.perf import PerfSettings, run_point
 from mmtriton.bench.workload import load_items
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow]
+# perf_analyzer in count mode (a fixed number of requests, no stability windows) and load
+# windows of seconds: the sweeps must produce a report on a loaded host too; no timing is judged.
+COUNTED = PerfSettings(request_count=24)
 
 
 @pytest.fixture(scope="module")
@@ -77,9 +80,8 @@ def test_tiny_sweep_runs_end_to_end_into_a_report(server, artifacts, tmp_path):
 
     plan = make_plan(False, "tiny", url=server.cfg.grpc_url, http_url=server.cfg.http_url, out_dir=tmp_path,
                      items=6, levels=(1, 2), protocols=("http",))
-    plan = dataclasses.replace(plan, loadgen_levels=(1, 8), loadgen_warmup_s=0.5, loadgen_window_s=1.5, rounds=1,
-                               floor_seconds=0.5, preproc_seconds=0.3,
-                               perf=PerfSettings(window_ms=1000, stability_pct=100, max_trials=3))
+    plan = dataclasses.replace(plan, loadgen_levels=(1, 8), loadgen_warmup_s=1.0, loadgen_window_s=3.0, rounds=1,
+                               floor_seconds=1.0, preproc_seconds=0.5, perf=COUNTED)
     tracker = Tracker()
     res = run_bench(plan, artifacts, tracker)
     path = write_report(res, "pytest tiny sweep")
@@ -105,8 +107,7 @@ def test_triton_only_sweep_over_http_with_the_admin_header(server, artifacts, tm
 
     plan = make_plan(False, "gpu-like", url=server.cfg.grpc_url, http_url=server.cfg.http_url, out_dir=tmp_path,
                      items=6, levels=(1, 2), protocols=("http",), triton_only=True)
-    plan = dataclasses.replace(plan, loadgen_levels=(2,), loadgen_warmup_s=0.3, loadgen_window_s=1.0,
-                               perf=PerfSettings(window_ms=1000, stability_pct=100, max_trials=3))
+    plan = dataclasses.replace(plan, loadgen_levels=(2,), loadgen_warmup_s=1.0, loadgen_window_s=3.0, perf=COUNTED)
     res = run_bench(plan, artifacts, Tracker())
     path = write_report(res, "pytest triton-only sweep")
     assert {(p.protocol, p.concurrency) for p in res.perf} == {("http", 1), ("http", 2)}

@@ -169,12 +169,14 @@ def test_retry_reaches_a_server_that_starts_late(server, samples):
 
     folder, rows = samples
     server.stop()
-    restart = threading.Timer(3.0, lambda: server.start(timeout_s=120))
+    restart = threading.Timer(3.0, lambda: server.start(timeout_s=300))
     restart.start()
     try:
-        with Client(server.cfg.grpc_url, retries=30, timeout=90) as client:
+        # bounded by time only (a loaded host may need minutes to start), not by a retry count
+        with Client(server.cfg.grpc_url, retries=10_000, timeout=360) as client:
             client._info = None
             p = client.predict(text=rows[0].text)
         assert p.label
     finally:
         restart.join()
+    assert server.is_ready(), "the late start itself succeeded"

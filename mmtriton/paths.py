@@ -33,3 +33,8 @@ class Artifacts:
 
     def onnx(self, preset: str) -> Path:
         return self.run(preset) / "onnx"
+
+    @property
+    def triton(self) -> Path:
+        """The embedded server's working folder (logs, the generated admin key)."""
+        return self.root / "triton"

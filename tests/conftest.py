@@ -27,11 +27,9 @@ def preprocessor(graph):
 def artifacts():
     """The reference data set, model and ONNX files in ``artifacts/`` (made on first use, then
     reused, exactly like ``make demo``); shared by the integration and gpu tests."""
-    from mmtriton.cli import ensure_data, ensure_exported, ensure_trained
     from mmtriton.paths import Artifacts
+    from mmtriton.workflows import ensure_model
 
     art = Artifacts.default()
-    ensure_data(art)
-    ensure_trained(art, "demo")
-    ensure_exported(art, "demo")
+    ensure_model(art, "demo")
     return art

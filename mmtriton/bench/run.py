@@ -237,12 +237,3 @@ def run_triton_only(plan: BenchPlan, graph: ModelGraph, data: dict, items: list,
     res.notes.append("Triton only (--triton-only): no preprocessing-per-core, in-process floor, FastAPI baseline, "
                      "goal rounds or batching variant in this run; goals read n/a")
     return res
-
-
-def ensure_artifacts(art: Artifacts, preset: str, need_checkpoint: bool = True) -> None:
-    """`make bench` runs after `make demo`; say so instead of failing deep inside."""
-    needed = (art.manifest("test"), art.onnx(preset) / "fusion.onnx") + ((art.checkpoint(preset),) if need_checkpoint else ())
-    missing = [p for p in needed if not p.is_file()]
-    if missing:
-        raise BenchError(f"missing {', '.join(map(str, missing))}: run `make demo` first (data, model, ONNX)")
-

@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Optional
 
 from mmtriton.errors import ServerError
+from mmtriton.paths import Artifacts
 
 log = logging.getLogger(__name__)
 # APIs that change or reveal server state; inference, health and metadata stay open.
@@ -35,7 +36,7 @@ class ServerConfig:
     metrics_port: int = 8002
     exit_timeout_s: int = 5
     log_file: Optional[Path] = None
-    work_dir: Path = Path("artifacts/triton")
+    work_dir: Path = field(default_factory=lambda: Artifacts.default().triton)
     extra_args: tuple[str, ...] = field(default_factory=tuple)
     # None: every API open (the benchmark harness's private server: perf_analyzer cannot send
     # the key over gRPC). Otherwise RESTRICTED_APIS need header ``admin-key: <key>``.

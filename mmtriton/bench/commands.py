@@ -1,0 +1,93 @@
+"""The ``mmtriton bench`` and ``mmtriton soak`` commands (registered by ``mmtriton.cli``): they
+turn options into a plan, run it after `make demo` has built the model, and print verdicts."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+from typing import Optional
+
+import typer
+
+from mmtriton.console import console
+from mmtriton.errors import MMTritonError
+from mmtriton.paths import Artifacts
+
+PresetOpt = typer.Option("demo", help="Size preset from the spec: demo (CPU) or production (GPU shapes).")
+
+
+def _fail(error: MMTritonError) -> None:
+    console.print(f"[red]error:[/red] {error}")
+    raise typer.Exit(2)
+
+
+def bench(preset: str = PresetOpt,
+          full: bool = typer.Option(False, "--full", help="Every model, c=1..32, tuning sweep (about 40 min on 2 cores)."),
+          name: Optional[str] = typer.Option(None, help="Report name: benchmarks/results/<name>.md (default quick/full)."),
+          url: Optional[str] = typer.Option(None, help="Measure a running server (gRPC host:port) instead of starting one."),
+          http_url: Optional[str] = typer.Option(None, help="Its HTTP host:port (required with --url)."),
+          out: Path = typer.Option(Path("benchmarks/results"), help="Where reports go."),
+          items: Optional[int] = typer.Option(None, help="Held-out items in the workload."),
+          levels: Optional[str] = typer.Option(None, help="Concurrency levels, e.g. 1,4,8."),
+          protocols: Optional[str] = typer.Option(None, help="perf_analyzer protocols, e.g. grpc,http or http."),
+          triton_only: bool = typer.Option(False, "--triton-only", help="Only sweep the server at --url (no baselines).")) -> None:
+    """perf_analyzer sweeps with real held-out inputs against the in-process floor, a FastAPI +
+    PyTorch eager service and Triton without dynamic batching; writes markdown, CSV and plots."""
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+    from mmtriton.bench.goals import evaluate
+    from mmtriton.bench.plan import make_plan
+    from mmtriton.bench.report import write_report
+    from mmtriton.bench.run import run_bench
+    from mmtriton.bench.tracker import Tracker
+    from mmtriton.workflows import require_built
+
+    if url and not http_url:
+        raise typer.BadParameter("--http-url is required with --url (HTTP runs and server-side statistics)")
+    art = Artifacts.default()
+    lv = tuple(int(x) for x in levels.split(",")) if levels else None
+    protos = tuple(protocols.split(",")) if protocols else None
+    plan = make_plan(full, name, preset=preset, url=url, http_url=http_url, out_dir=out, items=items, levels=lv,
+                     protocols=protos, triton_only=triton_only or None)
+    custom = name or url or items or levels or protocols or triton_only
+    command = "make bench FULL=1" if full and not custom else \
+        ("make bench" if not (full or custom) else "mmtriton bench " + " ".join(sys.argv[2:]))
+    columns = (TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn())
+    try:
+        require_built(art, preset, need_checkpoint=not triton_only)
+        with Progress(*columns, console=console) as progress:
+            res = run_bench(plan, art, Tracker(progress))
+        path = write_report(res, command)
+    except MMTritonError as e:
+        _fail(e)
+    for g in evaluate(res):
+        console.print(f"{'met' if g.met else 'MISSED' if g.met is False else 'n/a':>6}  {g.name}: {g.measured}")
+    console.print(f"report: {path}")
+
+
+def soak(preset: str = PresetOpt, minutes: float = typer.Option(10.0, help="How long to drive the ensemble."),
+         concurrency: int = typer.Option(16, help="Closed-loop concurrency (the saturation point on 2 cores)."),
+         warmup: float = typer.Option(60.0, help="Seconds before RSS growth is counted."),
+         out: Path = typer.Option(Path("benchmarks/results/soak"), help="Report folder.")) -> None:
+    """Drive the ensemble at saturation with perf_analyzer while sampling RSS per process, /dev/shm
+    and Triton's metrics; writes a report with plots and exits 1 if a check fails."""
+    from mmtriton.bench.soak import SoakConfig, run_soak
+    from mmtriton.bench.soak_report import write_report
+    from mmtriton.spec import get_graph
+    from mmtriton.workflows import require_built
+
+    art = Artifacts.default()
+    cfg = SoakConfig(seconds=minutes * 60, warmup_s=min(warmup, minutes * 20), concurrency=concurrency)
+    try:
+        require_built(art, preset, need_checkpoint=False)
+        res = run_soak(get_graph(preset), art.onnx(preset), art.manifest("test"), art.root / "soak", cfg,
+                       on_window=lambda r: console.print(f"  {len(r.windows)} windows, "
+                                                         f"last {r.windows[-1]['throughput'] if r.windows else 0:.1f}/s"))
+    except MMTritonError as e:
+        _fail(e)
+    path = write_report(res, out, "mmtriton soak " + " ".join(sys.argv[2:]) if len(sys.argv) > 2 else "make soak")
+    for check, ok in res.verdict().items():
+        console.print(f"{'pass' if ok else 'FAIL':>5}  {check}")
+    console.print(f"report: {path}")
+    if not all(res.verdict().values()):
+        raise typer.Exit(1)

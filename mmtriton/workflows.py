@@ -1,0 +1,216 @@
+"""The offline pipeline as one typed API: data -> training -> export -> repository -> engines ->
+deploy build.
+
+The CLI, the tests, the benchmark and the compose builder all call these functions, so "is the
+model there, is it current" is decided in one place. Every step reuses what is current and
+rebuilds what is not; every location comes from one ``Artifacts`` (``MMTRITON_ARTIFACTS`` or
+``artifacts/``). Progress goes through a small ``Progress`` protocol (the CLI passes rich bars,
+everything else the silent default) and messages through ``logging``: nothing here prints.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import shutil
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Callable, Optional, Protocol
+
+from mmtriton.errors import DeployError, WorkflowError
+from mmtriton.paths import Artifacts
+
+if TYPE_CHECKING:
+    from mmtriton.engine.profiles import BuildOptions
+    from mmtriton.training.loop import TrainConfig
+
+log = logging.getLogger(__name__)
+
+
+class Task(Protocol):
+    def __call__(self, advance: int = 1, description: Optional[str] = None) -> None: ...
+
+
+class Progress(Protocol):
+    """Starts a progress task of ``total`` units; the returned callable advances it."""
+
+    def __call__(self, description: str, total: int) -> Task: ...
+
+
+def silent(description: str, total: int) -> Task:
+    """The default ``Progress``: reports nothing."""
+    return lambda advance=1, description=None: None
+
+
+@dataclass(frozen=True)
+class DataPlan:
+    """Sizes and seed of the reference data set (held-out test: unseen voices and fonts)."""
+
+    train: int = 3000
+    val: int = 600
+    test: int = 1200
+    seed: int = 0
+    workers: int = 0  # processes; 0 = one per core
+
+
+def ensure_data(art: Artifacts, plan: DataPlan = DataPlan(), force: bool = False,
+                progress: Progress = silent) -> None:
+    """Generate the reference data set unless an identical one is there."""
+    from mmtriton.data import dataset_info
+    from mmtriton.data.generate import default_plans, generate_split
+
+    plans = default_plans(plan.train, plan.val, plan.test, plan.seed)
+    if not force and dataset_info.is_current(art.data, plans):
+        log.info("data: reusing %s (%d/%d/%d samples)", art.data, plan.train, plan.val, plan.test)
+        return
+    shutil.rmtree(art.data, ignore_errors=True)
+    for split in plans:
+        task = progress(f"generating {split.name}", split.count)
+        generate_split(split, art.data, plan.workers, on_progress=lambda n, t=task: t(n))
+    dataset_info.write_info(art.data, plans)
+
+
+def ensure_trained(art: Artifacts, preset: str, cfg: Optional["TrainConfig"] = None, force: bool = False,
+                   progress: Progress = silent) -> dict:
+    """Train unless a checkpoint and its metrics are there; returns the metrics."""
+    from mmtriton.spec import get_graph
+    from mmtriton.training.loop import TrainConfig
+    from mmtriton.training.run import train_reference
+
+    if not force and art.checkpoint(preset).is_file() and art.metrics(preset).is_file():
+        log.info("train: reusing %s (use --force to retrain)", art.checkpoint(preset))
+        return json.loads(art.metrics(preset).read_text())
+    cfg = cfg or TrainConfig()
+    if cfg.optimizer not in ("adam", "sgd"):
+        raise WorkflowError(f"optimizer must be adam or sgd, not {cfg.optimizer!r}")
+    task = progress("training (features first)", cfg.epochs)
+
+    def on_epoch(epoch: int, loss: float, val_acc: float) -> None:
+        task(1, f"epoch {epoch + 1}: loss {loss:.3f} val {val_acc:.3f}")
+
+    return train_reference(get_graph(preset), art.data, art.run(preset), cfg, on_epoch)
+
+
+def export(art: Artifacts, preset: str, progress: Progress = silent) -> dict:
+    """Export the encoders and fusion to ONNX and prove parity on real samples; the summary."""
+    from mmtriton.export.pipeline import export_all
+    from mmtriton.training.checkpoint import load_model
+
+    model, graph, _ = load_model(art.checkpoint(preset))
+    task = progress("exporting", 4)
+    return export_all(model, graph, art.manifest("test"), art.onnx(preset),
+                      on_model=lambda name: task(1, f"exported {name}"))
+
+
+def ensure_exported(art: Artifacts, preset: str, progress: Progress = silent) -> dict:
+    """Reuse ONNX files proven after the current checkpoint was written; export otherwise."""
+    from mmtriton.export.pipeline import signature
+    from mmtriton.spec import get_graph
+
+    report = art.onnx(preset) / "parity.json"
+    if report.is_file() and report.stat().st_mtime > art.checkpoint(preset).stat().st_mtime:
+        summary = json.loads(report.read_text())
+        if summary.get("passed") and summary.get("signature") == signature(get_graph(preset)):
+            log.info("export: reusing %s", art.onnx(preset))
+            return summary
+    return export(art, preset, progress)
+
+
+def verify_export(art: Artifacts, preset: str, report: Optional[Path] = None) -> tuple[dict, Path]:
+    """Re-check the exported ONNX files against the checkpoint; (summary, report path written)."""
+    from mmtriton.export.pipeline import verify_existing
+    from mmtriton.training.checkpoint import load_model
+
+    model, graph, _ = load_model(art.checkpoint(preset))
+    summary = verify_existing(model, graph, art.manifest("test"), art.onnx(preset))
+    out = report or art.onnx(preset) / "parity.json"
+    out.write_text(json.dumps(summary, indent=2) + "\n")
+    return summary, out
+
+
+def ensure_model(art: Artifacts, preset: str, progress: Progress = silent) -> tuple[dict, dict]:
+    """Data, training and export, each reused when current: (training metrics, parity summary)."""
+    ensure_data(art, progress=progress)
+    metrics = ensure_trained(art, preset, progress=progress)
+    return metrics, ensure_exported(art, preset, progress)
+
+
+def require_built(art: Artifacts, preset: str, need_checkpoint: bool = True) -> None:
+    """For commands that run after `make demo` (bench, soak): say what is missing up front."""
+    needed = (art.manifest("test"), art.onnx(preset) / "fusion.onnx") + ((art.checkpoint(preset),) if need_checkpoint else ())
+    missing = [p for p in needed if not p.is_file()]
+    if missing:
+        raise WorkflowError(f"missing {', '.join(map(str, missing))}: run `make demo` first (data, model, ONNX)")
+
+
+def build_repository(art: Artifacts, preset: str, target: str, out: Optional[Path] = None,
+                     models: Optional[Path] = None) -> Path:
+    """A complete repository for ``target``; the embedded one goes to the checkout's
+    ``model_repository/``, others to ``<artifacts>/repositories/<target>`` unless ``out`` says."""
+    from mmtriton.repository.config import Target
+    from mmtriton.repository.writer import SOURCE, write_repository
+    from mmtriton.resources import default_text_model
+    from mmtriton.spec import get_graph
+
+    tgt = _target(target)
+    dest = out or (SOURCE if tgt is Target.EMBEDDED else art.root / "repositories" / tgt.value)
+    tokenizer = Path(default_text_model()) / "tokenizer.json"
+    return write_repository(get_graph(preset), tgt, dest, models or art.onnx(preset), tokenizer)
+
+
+def _target(target: str):
+    from mmtriton.repository.config import Target
+
+    try:
+        return Target(target)
+    except ValueError:
+        raise WorkflowError(f"target must be one of {[t.value for t in Target]}, not {target!r}") from None
+
+
+def engine_options(art: Artifacts, preset: str, precision: str = "fp16", workspace_mib: int = 2048,
+                   calibration_batches: int = 16) -> "BuildOptions":
+    """Build options with the timing cache shared by every precision of this preset."""
+    from mmtriton.engine.profiles import BuildOptions, Precision
+
+    try:
+        prec = Precision(precision)
+    except ValueError:
+        raise WorkflowError(f"precision must be one of {[p.value for p in Precision]}, not {precision!r}") from None
+    return BuildOptions(prec, workspace_mib, calibration_batches, art.run(preset) / "engines" / "timing.cache")
+
+
+def build_engines(art: Artifacts, preset: str, options: "BuildOptions",
+                  on_model: Optional[Callable] = None) -> Path:
+    """TensorRT engines from the exported ONNX files (reused when their manifest matches)."""
+    from mmtriton.engine.build import build_engines as build
+    from mmtriton.engine.device import current_device
+    from mmtriton.spec import get_graph
+
+    device = current_device()
+    out = art.run(preset) / "engines" / options.precision.value
+    log.info("engines: %s (compute %s), TensorRT %s, %s -> %s", device.gpu_name, device.compute_capability,
+             device.tensorrt_version, options.precision.value, out)
+    build(get_graph(preset), art.onnx(preset), out, options, device, art.manifest("val"), on_model=on_model)
+    return out
+
+
+def deploy_build(art: Artifacts, preset: str, target: str, out: Path, options: Optional["BuildOptions"] = None,
+                 progress: Progress = silent, on_model: Optional[Callable] = None) -> Path:
+    """The compose builder: model (reused when current), engines (tensorrt), the repository for
+    ``target`` and its structural check; raises DeployError when the result is inconsistent."""
+    from mmtriton.repository.config import Target
+    from mmtriton.repository.structure import repository_problems
+    from mmtriton.spec import get_graph
+
+    tgt = _target(target)
+    if tgt is Target.EMBEDDED:
+        raise WorkflowError("deploy-build writes tensorrt or onnxruntime repositories")
+    ensure_model(art, preset, progress)
+    models = art.onnx(preset)
+    if tgt is Target.TENSORRT:
+        models = build_engines(art, preset, options or engine_options(art, preset), on_model)
+    path = build_repository(art, preset, target, out, models)
+    problems = repository_problems(path, get_graph(preset), tgt, art.onnx(preset))
+    if problems:
+        raise DeployError("the written repository is inconsistent:\n  " + "\n  ".join(problems))
+    return path

@@ -18,11 +18,12 @@ import numpy as np
 import tritonclient.grpc as grpc
 
 from mmtriton.data.generate import read_manifest
+from mmtriton.data.payloads import payload
 from mmtriton.paths import Artifacts
-from mmtriton.serving.check import SUBSETS, payload
 from mmtriton.serving.process import EmbeddedServer
 from mmtriton.serving.requests import ensemble_inputs
 from mmtriton.serving.server import ServerConfig, free_port
+from mmtriton.spec import SUBSETS
 from mmtriton.spec import get_graph
 
 

@@ -27,7 +27,7 @@ import tritonclient.grpc.aio as grpc_aio
 from mmtriton.bench.servers import write_variant
 from mmtriton.data.generate import read_manifest
 from mmtriton.paths import Artifacts
-from mmtriton.serving.check import payload
+from mmtriton.data.payloads import payload
 from mmtriton.serving.process import EmbeddedServer
 from mmtriton.serving.requests import ensemble_inputs
 from mmtriton.serving.server import ServerConfig, free_port

@@ -33,7 +33,7 @@ from mmtriton.repository.config import Target, render
 from mmtriton.repository.structure import parse_config
 from mmtriton.repository.writer import write_repository
 from mmtriton.resources import default_text_model
-from mmtriton.serving.check import payload
+from mmtriton.data.payloads import payload
 from mmtriton.serving.process import EmbeddedServer
 from mmtriton.serving.requests import ensemble_inputs
 from mmtriton.serving.server import ServerConfig, free_port

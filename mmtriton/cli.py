@@ -189,6 +189,17 @@ def deploy_build(preset: str = PresetOpt, target: str = typer.Option("tensorrt",
     console.print(f"deploy-build: {target} repository ready in {path}")
 
 
+@app.command("apply-policy")
+def apply_policy(proposal: Path = typer.Argument(..., help="policy.json written by `mmtriton bench --full`."),
+                 to: Optional[Path] = typer.Option(None, help="Write here instead of the checkout's spec "
+                                                   "(installed package; then set MMTRITON_SERVING_DEFAULTS).")) -> None:
+    """Make a tuning proposal the spec's serving defaults (and regenerate the committed configs)."""
+    try:
+        console.print(f"serving defaults written to {wf.apply_policy(proposal, to)}")
+    except MMTritonError as e:
+        fail(e)
+
+
 @app.command()
 def serve(repository: Path = typer.Option(Path("model_repository"), help="Model repository folder."),
           preset: str = PresetOpt,

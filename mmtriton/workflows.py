@@ -194,6 +194,31 @@ def build_engines(art: Artifacts, preset: str, options: "BuildOptions",
     return out
 
 
+def apply_policy(proposal: Path, to: Optional[Path] = None, preset: str = "demo") -> Path:
+    """Make a tuning proposal (``policy.json`` from `mmtriton bench --full`) the serving defaults.
+
+    Default target: the spec's own file, and then the committed embedded configs are regenerated;
+    refused when that file is inside an installed package (write ``to`` a file of yours and point
+    ``$MMTRITON_SERVING_DEFAULTS`` at it instead)."""
+    from mmtriton.repository.config import Target
+    from mmtriton.repository.writer import SOURCE, write_configs
+    from mmtriton.spec import get_graph
+    from mmtriton.spec.serving import PACKAGED_DEFAULTS, load_serving_defaults, save_serving_defaults
+
+    policy = load_serving_defaults(proposal)
+    graph = get_graph(preset).with_batching(policy)  # unknown model names are refused here
+    target = to or PACKAGED_DEFAULTS
+    if {"site-packages", "dist-packages"} & set(target.resolve().parts):
+        raise WorkflowError(f"{target} is inside an installed package; use --to FILE and set "
+                            "MMTRITON_SERVING_DEFAULTS=FILE for the servers you start")
+    evidence = json.loads(proposal.read_text()).get("evidence", str(proposal))
+    save_serving_defaults(policy, f"{evidence}; applied from {proposal}", target)
+    if to is None and SOURCE.is_dir():
+        write_configs(graph, Target.EMBEDDED, SOURCE)
+        log.info("regenerated the embedded configs in %s", SOURCE)
+    return target
+
+
 def deploy_build(art: Artifacts, preset: str, target: str, out: Path, options: Optional["BuildOptions"] = None,
                  progress: Progress = silent, on_model: Optional[Callable] = None) -> Path:
     """The compose builder: model (reused when current), engines (tensorrt), the repository for

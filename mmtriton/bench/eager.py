@@ -33,13 +33,13 @@ def create_app() -> Any:
 
     from mmtriton.errors import InvalidInputError
     from mmtriton.preprocess import Preprocessor
-    from mmtriton.serving.check import eager_probabilities
+    from mmtriton.models.runners import eager_probabilities, torch_runners
     from mmtriton.training.checkpoint import load_model
 
     torch.set_num_threads(int(os.environ.get("MMTRITON_EAGER_THREADS", "1")))
     _force_nodelay()
     model, graph, _ = load_model(Path(os.environ[CHECKPOINT_ENV]))
-    pre = Preprocessor(graph)
+    pre, runners = Preprocessor(graph), torch_runners(model, graph)
     app = FastAPI(title="mmtriton eager baseline")
 
     class Request(BaseModel):
@@ -56,7 +56,7 @@ def create_app() -> Any:
         t0 = time.perf_counter()
         try:
             with torch.no_grad():
-                probs = eager_probabilities(model, pre, _b64(req.image), _b64(req.audio), req.text)
+                probs = eager_probabilities(model, pre, _b64(req.image), _b64(req.audio), req.text, runners)
         except InvalidInputError as e:
             raise HTTPException(400, str(e)) from e
         return {"label": graph.class_names[int(probs.argmax())], "probabilities": probs.tolist(),

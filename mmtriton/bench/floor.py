@@ -16,9 +16,8 @@ from typing import Sequence
 
 import numpy as np
 
-from mmtriton.bench.workload import Item
+from mmtriton.data.payloads import Item
 from mmtriton.preprocess.tensors import sample_tensors
-from mmtriton.serving.batching import pad_axis1
 from mmtriton.spec.graph import ModelGraph
 
 BATCH_SIZES = (1, 4, 8, 16, 32)
@@ -29,19 +28,15 @@ class Pipeline:
 
     def __init__(self, graph: ModelGraph, onnx_dir: Path, threads: int = 1) -> None:
         from mmtriton.preprocess import Preprocessor
-        from mmtriton.runtime import ort_session
+        from mmtriton.runtime import ort_runners
 
         self.graph, self.pre = graph, Preprocessor(graph)
-        self.models = graph.encoders + (graph.fusion,)
-        self.sessions = {m.name: ort_session(onnx_dir / f"{m.name}.onnx", threads) for m in self.models}
+        self.runners = ort_runners(graph, onnx_dir, threads)
 
     def __call__(self, items: Sequence[Item]) -> np.ndarray:
-        per_item = [sample_tensors(self.pre, it.image, it.audio, it.text) for it in items]
-        t = {name: pad_axis1([p[name] for p in per_item]) for name in per_item[0]}
-        for m in self.models:
-            outs = self.sessions[m.name].run(list(m.output_names), {n: t[n] for n in m.input_names})
-            t.update(zip(m.output_names, outs))
-        return t[self.graph.fusion.output_names[0]]
+        from mmtriton.runtime import probabilities, stack
+
+        return probabilities(self.graph, self.runners, [stack([sample_tensors(self.pre, **it.kwargs) for it in items])])
 
 
 @dataclass(frozen=True)

@@ -17,11 +17,12 @@ from typing import Any, Sequence
 
 import numpy as np
 
-from mmtriton.bench.workload import Item
+from mmtriton.data.payloads import Item
 from mmtriton.preprocess.tensors import sample_tensors
 from mmtriton.spec.dtypes import DType
 from mmtriton.spec.graph import ModelGraph
-from mmtriton.spec.tensors import ModelSpec, TensorSpec
+from mmtriton.spec.modality import MODALITIES
+from mmtriton.spec.tensors import TensorSpec
 
 Arrays = dict[str, np.ndarray]
 
@@ -48,7 +49,7 @@ def tensor_entry(spec: TensorSpec, array: np.ndarray) -> dict:
 
 def raw_entries(graph: ModelGraph, items: Sequence[Item]) -> list[dict]:
     """Ensemble-input entries; a modality the item does not carry is left out (optional input)."""
-    names = dict(zip(("image", "audio", "text"), (t.name for t in graph.ensemble.inputs)))
+    names = dict(zip(MODALITIES, (t.name for t in graph.ensemble.inputs)))
     out = []
     for it in items:
         values = {"image": it.image, "audio": it.audio, "text": it.text.encode() if it.text else None}
@@ -60,22 +61,17 @@ class TensorSource:
     """Per-item tensors for every tensor input in the graph (preprocessed, embedded, fused)."""
 
     def __init__(self, graph: ModelGraph, pre: Any, onnx_dir: Path) -> None:
-        from mmtriton.runtime import ort_session
+        from mmtriton.runtime import ort_runners
 
         self.graph, self.pre = graph, pre
-        self.sessions = {m.name: ort_session(onnx_dir / f"{m.name}.onnx") for m in graph.encoders + (graph.fusion,)}
-
-    def _run(self, spec: ModelSpec, t: Arrays) -> None:
-        outs = self.sessions[spec.name].run(list(spec.output_names), {n: t[n] for n in spec.input_names})
-        t.update(zip(spec.output_names, outs))
+        self.runners = ort_runners(graph, onnx_dir)
 
     def tensors(self, item: Item) -> Arrays:
+        from mmtriton.runtime import run_graph
+
         g = self.graph
-        t = sample_tensors(self.pre, item.image, item.audio, item.text)
-        for enc in g.encoders:
-            self._run(enc, t)
-        self._run(g.fusion, t)
-        for m in ("image", "audio", "text"):
+        t = run_graph(g, self.runners, sample_tensors(self.pre, **item.kwargs))
+        for m in MODALITIES:
             t[g.error(m).name] = np.array([[b""]], dtype=object)
         return t
 

@@ -14,7 +14,7 @@ from typing import Any, Awaitable, Callable, Sequence
 
 import numpy as np
 
-from mmtriton.bench.workload import Item
+from mmtriton.data.payloads import Item
 
 Send = Callable[[Item], Awaitable[Any]]
 

@@ -48,7 +48,8 @@ def throughput_latency_plot(res: Any, path: Path) -> Optional[Path]:
     ax.set_xscale("log")
     ax.set_xlabel("p99 latency (ms, log scale); labels = concurrency")
     ax.set_ylabel("requests / s")
-    ax.set_title("Throughput vs p99 latency (2-core CPU)")
+    device = res.identity.device if getattr(res, "identity", None) else "this machine"
+    ax.set_title(f"Throughput vs p99 latency ({device})"[:90])
     ax.legend(fontsize=8)
     ax.grid(alpha=0.3)
     fig.tight_layout()

@@ -57,7 +57,7 @@ def librosa_default(data: bytes, cfg: Any) -> np.ndarray:
 
 
 def measure(preset: str, manifest: Path, seconds: float) -> dict:
-    from mmtriton.bench.workload import large_jpeg, load_items, long_wav
+    from mmtriton.data.payloads import large_jpeg, load_items, long_wav
     from mmtriton.preprocess import Preprocessor
     from mmtriton.spec import get_graph
 

@@ -19,14 +19,16 @@ PACKAGES = ("tritonclient", "nvidia-pytriton", "onnxruntime", "torch", "numpy", 
             "tokenizers", "fastapi", "uvicorn")
 
 
-def machine() -> dict[str, str]:
+def machine(identity: Any = None) -> dict[str, str]:
+    """The machine the report was made on; the server and device as ``identity`` read them."""
     cpu = next((line.split(":", 1)[1].strip() for line in Path("/proc/cpuinfo").read_text().splitlines()
                 if line.startswith("model name")), platform.processor()) if Path("/proc/cpuinfo").exists() else "?"
     mem = next((int(line.split()[1]) for line in Path("/proc/meminfo").read_text().splitlines()
                 if line.startswith("MemTotal")), 0) if Path("/proc/meminfo").exists() else 0
     commit = subprocess.run(["git", "rev-parse", "--short", "HEAD"], capture_output=True, text=True).stdout.strip()
     return {"cpu": cpu, "cores": str(os.cpu_count()), "memory": f"{mem / 2**20:.0f} GiB", "os": platform.platform(),
-            "python": platform.python_version(), "tritonserver": "2.51.0 (nvidia-pytriton 0.7.0 wheel, CPU)",
+            "python": platform.python_version(), "server": identity.server if identity else "not measured",
+            "device": identity.device if identity else "-",
             "commit": commit or "?", "date": dt.datetime.now(dt.timezone.utc).strftime("%Y-%m-%d %H:%M UTC")}
 
 
@@ -67,6 +69,14 @@ def write_csvs(res: Any, folder: Path) -> None:
                                              for k, d in res.preproc.items() for p, v in d.items()])
 
 
+def write_policy(res: Any, path: Path, command: str) -> None:
+    """The tuned policy as a proposal in the spec's own format; `mmtriton apply-policy` applies it."""
+    from mmtriton.spec.serving import save_serving_defaults
+
+    if res.trials:
+        save_serving_defaults(res.policy, f"`{command}` ({res.plan.name}.md, tuning section)", path)
+
+
 def goals_section(goals: Sequence[Goal]) -> str:
     mark = {True: "met", False: "missed", None: "not measured"}
     return table(("goal", "target", "measured", "result"), [(g.name, g.target, g.measured, mark[g.met]) for g in goals])
@@ -76,9 +86,11 @@ def render(res: Any, command: str, plots: dict[str, str]) -> str:
     from mmtriton.bench import report_sections as s
 
     plan = res.plan
-    parts = [f"# Benchmark `{plan.name}` — 2-core CPU figures, not a GPU result",
-             s.intro(plan, command),
-             "## Machine and versions\n\n" + table(("", ""), list(machine().items()) + list(versions().items())),
+    ident = res.identity
+    scope = "GPU figures" if ident and ident.gpu else f"CPU figures ({os.cpu_count()} cores), not a GPU result"
+    parts = [f"# Benchmark `{plan.name}` — {scope}",
+             s.intro(plan, command, bool(ident and ident.gpu)),
+             "## Machine and versions\n\n" + table(("", ""), list(machine(ident).items()) + list(versions().items())),
              "## Workload\n\n" + s.workload(res),
              "## Goals (measured side by side in this run)\n\n" + goals_section(evaluate(res)), s.rounds_section(res),
              s.triton_section(res, plots), s.breakdown_section(res, plots), s.models_section(res),
@@ -94,6 +106,7 @@ def write_report(res: Any, command: str) -> Path:
     folder = out / res.plan.name
     folder.mkdir(parents=True, exist_ok=True)
     write_csvs(res, folder)
+    write_policy(res, folder / "policy.json", command)
     plots = {"throughput": throughput_latency_plot(res, folder / "throughput_vs_p99.png"),
              "breakdown": breakdown_plot(res, folder / "breakdown.png")}
     plots = {k: str(Path(res.plan.name) / Path(v).name) for k, v in plots.items() if v}

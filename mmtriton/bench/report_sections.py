@@ -9,13 +9,14 @@ from mmtriton.bench.markdown import table
 ENSEMBLE = "multimodal"
 
 
-def intro(plan: Any, command: str) -> str:
+def intro(plan: Any, command: str, gpu: bool = False) -> str:
     return (f"Produced by `{command}` on the machine below. Every system ran on the same cores, one at a time, "
             f"on the same {plan.items} held-out items. perf_analyzer windows: {plan.perf.window_ms} ms, stability "
             f"{plan.perf.stability_pct} %. The load generator (`mmtriton/bench/loadgen.py`) ran {plan.loadgen_warmup_s:g} s "
             f"warm-up + {plan.loadgen_window_s:g} s per point. Latencies in ms, throughput in requests/s "
-            "(one request = one item). On 2 cores the load generator shares the CPU with the server, as does "
-            "perf_analyzer: the numbers are for comparing systems on this machine, not a GPU deployment.")
+            "(one request = one item). "
+            + ("" if gpu else "On a CPU-only machine the load generator and perf_analyzer share the cores with the "
+               "server: the numbers compare systems on this machine; they do not predict a GPU deployment."))
 
 
 def workload(res: Any) -> str:
@@ -126,7 +127,9 @@ def tuning_section(res: Any) -> str:
     rows = [(t.stage, t.candidate, t.throughput, t.p50_ms, t.p99_ms, "yes" if t.chosen else "") for t in res.trials]
     return ("## Tuning sweep (ensemble, gRPC, perf_analyzer)\n\nCoordinate descent; a candidate wins only if it "
             "beats the incumbent's throughput by more than 3 % with a p99 no more than 3 % worse. The winners are "
-            "written to `mmtriton/spec/serving_defaults.json` and the committed `model_repository` configs.\n\n"
+            f"a proposal, written to `{res.plan.name}/policy.json` beside this report; `mmtriton apply-policy "
+            f"{res.plan.out_dir / res.plan.name / 'policy.json'}` makes them the spec's defaults and regenerates the "
+            "committed configs.\n\n"
             + table(("stage", "candidate", "infer/s", "p50", "p99", "new best"), rows) + "\n\nResulting policy:\n\n"
             + _policy(res))
 

@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Iterator, Optional
 
 from mmtriton.bench.floor import FloorResult, Pipeline, measure_batches, measure_processes
+from mmtriton.bench.identity import Identity, identify
 from mmtriton.bench.inputdata import TensorSource, write_input_data
 from mmtriton.bench.loadgen import LoadResult, sweep_fastapi, sweep_triton_sdk
 from mmtriton.bench.paired import PairedSetup, Round, one_round
@@ -26,7 +27,7 @@ from mmtriton.bench.plan import BenchPlan
 from mmtriton.bench.servers import check_reachable, flip_batching, serving, write_variant
 from mmtriton.bench.tracker import Tracker
 from mmtriton.bench.tuning import Trial, tune
-from mmtriton.bench.workload import describe, load_items
+from mmtriton.data.payloads import describe, load_items
 from mmtriton.errors import BenchError
 from mmtriton.paths import Artifacts
 from mmtriton.spec.graph import ModelGraph
@@ -51,6 +52,7 @@ class Results:
     rounds: list[Round] = field(default_factory=list)
     policy: dict = field(default_factory=dict)
     notes: list[str] = field(default_factory=list)
+    identity: Optional[Identity] = None  # read from the measured server and this machine
 
 
 def run_preproc(plan: BenchPlan, art: Artifacts) -> dict:
@@ -110,6 +112,7 @@ def triton_main(plan: BenchPlan, art: Artifacts, graph: ModelGraph, data: dict, 
     onnx_dir, work = art.onnx(plan.preset), art.root / "bench" / plan.name
 
     def measure(grpc_url: str, http_url: str) -> None:
+        res.identity = identify(http_url)
         res.perf = perf_sweep(plan, graph, grpc_url, http_url, data, work, tr, models_to_measure(plan, graph),
                               plan.protocols)
         tr.stage("SDK load generator (gRPC)", 1)
@@ -175,19 +178,13 @@ def triton_batching_flipped(plan: BenchPlan, graph: ModelGraph, onnx_dir: Path, 
 
 def run_tuning(plan: BenchPlan, graph: ModelGraph, onnx_dir: Path, data: dict, work: Path, res: Results,
                tr: Tracker) -> ModelGraph:
-    """Sweep, then write the winners into the spec defaults and the committed repository configs."""
-    from mmtriton.repository.config import Target
-    from mmtriton.repository.writer import SOURCE, write_configs
-    from mmtriton.spec.serving import save_serving_defaults
-
+    """Sweep; the rest of the run measures the winners. The winners are a *proposal*: the report
+    writes them to ``policy.json`` beside itself, and only `mmtriton apply-policy` changes the spec."""
     tr.stage("tuning sweep", 12)
     policy, res.trials = tune(graph, onnx_dir, data[graph.ensemble.name], work, plan.tune_concurrency, plan.perf,
                               on_trial=lambda t: tr.advance(f"tuning: {t.candidate} -> {t.throughput:.1f}/s"))
     res.policy = policy
-    save_serving_defaults(policy, f"mmtriton bench --full ({plan.out_dir / plan.name}.md, tuning section)")
-    tuned = graph.with_batching(policy)
-    write_configs(tuned, Target.EMBEDDED, SOURCE)
-    return tuned
+    return graph.with_batching(policy)
 
 
 def run_bench(plan: BenchPlan, art: Artifacts, tr: Tracker) -> Results:
@@ -228,6 +225,7 @@ def run_triton_only(plan: BenchPlan, graph: ModelGraph, data: dict, items: list,
     if not plan.external:
         raise BenchError("--triton-only measures a running server: pass --url HOST:PORT")
     check_reachable(plan.http_url, graph.ensemble.name)
+    res.identity = identify(plan.http_url)
     res.perf = perf_sweep(plan, graph, plan.url, plan.http_url, data, work, tr, models_to_measure(plan, graph),
                           plan.protocols)
     tr.stage("SDK load generator (gRPC)", 1)

@@ -148,7 +148,7 @@ def run_soak(graph, onnx_dir: Path, manifest: Path, work: Path, cfg: SoakConfig,
     """Start a private embedded server, soak it, stop it; returns every sample and window."""
     from mmtriton.bench.inputdata import TensorSource, write_input_data
     from mmtriton.bench.servers import write_variant
-    from mmtriton.bench.workload import load_items
+    from mmtriton.data.payloads import load_items
     from mmtriton.preprocess import Preprocessor
     from mmtriton.serving.process import EmbeddedServer
     from mmtriton.serving.server import ServerConfig, free_port

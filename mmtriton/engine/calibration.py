@@ -19,10 +19,10 @@ from mmtriton.spec.tensors import ModelSpec
 def calibration_batches(graph: ModelGraph, spec: ModelSpec, manifest: Path, onnx_dir: Path,
                         count: int) -> list[dict[str, np.ndarray]]:
     """``count`` input batches for ``spec`` built from real samples of ``manifest``."""
-    from mmtriton.bench.workload import load_items
+    from mmtriton.data.payloads import load_items
     from mmtriton.preprocess import Preprocessor
     from mmtriton.preprocess.tensors import sample_tensors
-    from mmtriton.serving.batching import pad_axis1
+    from mmtriton.runtime import stack
 
     pre, b = Preprocessor(graph), spec.opt_batch_size
     items = load_items(manifest, count * b)
@@ -30,7 +30,7 @@ def calibration_batches(graph: ModelGraph, spec: ModelSpec, manifest: Path, onnx
     batches = []
     for start in range(0, count * b, b):
         chunk = [per_item[(start + k) % len(per_item)] for k in range(b)]
-        batches.append({name: pad_axis1([c[name] for c in chunk]) for name in chunk[0]})
+        batches.append(stack(chunk))
     if spec is graph.fusion:
         batches = _with_embeddings(graph, onnx_dir, batches)
     return [fit_to_opt(spec, {n: t[n] for n in spec.input_names}) for t in batches]
@@ -59,14 +59,10 @@ def fit_to_opt(spec: ModelSpec, arrays: dict[str, np.ndarray]) -> dict[str, np.n
 
 def _with_embeddings(graph: ModelGraph, onnx_dir: Path, batches: list[dict[str, np.ndarray]]) -> list[dict[str, np.ndarray]]:
     """Real encoder outputs (ONNX Runtime) added to every batch: the fusion model's inputs."""
-    from mmtriton.runtime import ort_session
+    from mmtriton.runtime import ort_runners, run_graph
 
-    sessions = {m.name: ort_session(onnx_dir / f"{m.name}.onnx") for m in graph.encoders}
-    for tensors in batches:
-        for m in graph.encoders:
-            outs = sessions[m.name].run(list(m.output_names), {n: tensors[n] for n in m.input_names})
-            tensors.update(zip(m.output_names, outs))
-    return batches
+    runners = ort_runners(graph, onnx_dir, models=graph.encoders)
+    return [run_graph(graph, runners, t, graph.encoders) for t in batches]
 
 
 def make_calibrator(batches: list[dict[str, np.ndarray]], input_names: tuple[str, ...], cache: Path):

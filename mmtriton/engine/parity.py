@@ -10,13 +10,13 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Callable, Mapping
+from typing import Mapping
 
 import numpy as np
 
+from mmtriton.runtime import Runner, chain, probabilities, stack
 from mmtriton.spec.graph import ModelGraph
-
-Runner = Callable[[dict[str, np.ndarray]], dict[str, np.ndarray]]
+from mmtriton.spec.modality import MODALITIES
 
 
 @dataclass(frozen=True)
@@ -26,21 +26,10 @@ class EndToEnd:
     max_prob_diff: float
 
 
-def ort_runners(graph: ModelGraph, onnx_dir: Path) -> dict[str, Runner]:
-    from mmtriton.runtime import ort_session
-
-    def runner(model) -> Runner:
-        session = ort_session(onnx_dir / f"{model.name}.onnx", threads=4)
-        return lambda arrays: dict(zip(model.output_names, session.run(list(model.output_names),
-                                                                        {n: arrays[n] for n in model.input_names})))
-
-    return {m.name: runner(m) for m in graph.encoders + (graph.fusion,)}
-
-
 def trt_runners(graph: ModelGraph, engine_dir: Path) -> dict[str, Runner]:
     from mmtriton.engine.runner import TrtRunner
 
-    return {m.name: TrtRunner(engine_dir / f"{m.name}.plan") for m in graph.encoders + (graph.fusion,)}
+    return {m.name: TrtRunner(engine_dir / f"{m.name}.plan") for m in chain(graph)}
 
 
 def model_diffs(graph: ModelGraph, manifest: Path, ref: Mapping[str, Runner], test: Mapping[str, Runner]) -> dict[str, float]:
@@ -52,7 +41,7 @@ def model_diffs(graph: ModelGraph, manifest: Path, ref: Mapping[str, Runner], te
     cases = {graph.image_encoder.name: list(real.image_cases()), graph.audio_encoder.name: list(real.audio_cases()),
              graph.text_encoder.name: list(real.text_cases())}
     embed = {key: ref[m.name](dict(next(c for n, c in cases[m.name] if n.startswith("batch8"))))[m.output_names[0]]
-             for key, m in zip(("image", "audio", "text"), graph.encoders)}
+             for key, m in zip(MODALITIES, graph.encoders)}
     cases[graph.fusion.name] = list(real.fusion_cases(embed))
     out = {}
     for name, model_cases in cases.items():
@@ -61,34 +50,20 @@ def model_diffs(graph: ModelGraph, manifest: Path, ref: Mapping[str, Runner], te
     return out
 
 
-def pipeline_probabilities(graph: ModelGraph, runners: Mapping[str, Runner],
-                           batches: list[dict[str, np.ndarray]]) -> np.ndarray:
-    """Fusion probabilities for tensor batches (preprocessed, padded) through ``runners``."""
-    probs = []
-    for tensors in batches:
-        t = dict(tensors)
-        for m in graph.encoders + (graph.fusion,):
-            t.update(runners[m.name]({n: t[n] for n in m.input_names}))
-        probs.append(t[graph.fusion.output_names[0]])
-    return np.concatenate(probs)
-
-
 def heldout_batches(graph: ModelGraph, manifest: Path, limit: int, batch: int = 16) -> list[dict[str, np.ndarray]]:
     """Held-out samples as the tensor ensemble's inputs, in batches (every modality subset occurs)."""
     from mmtriton.data.generate import read_manifest
+    from mmtriton.data.payloads import payload
     from mmtriton.preprocess import Preprocessor
     from mmtriton.preprocess.tensors import sample_tensors
-    from mmtriton.serving.batching import pad_axis1
 
     pre, folder = Preprocessor(graph), manifest.with_suffix("")
-    rows = read_manifest(manifest)[:limit]
-    per = [sample_tensors(pre, (folder / r.image).read_bytes() if r.image else None,
-                          (folder / r.audio).read_bytes() if r.audio else None, r.text) for r in rows]
-    return [{n: pad_axis1([p[n] for p in per[i:i + batch]]) for n in per[0]} for i in range(0, len(per), batch)]
+    per = [sample_tensors(pre, **payload(folder, r)) for r in read_manifest(manifest)[:limit]]
+    return [stack(per[i:i + batch]) for i in range(0, len(per), batch)]
 
 
 def end_to_end(graph: ModelGraph, batches: list[dict[str, np.ndarray]], ref: Mapping[str, Runner],
                test: Mapping[str, Runner]) -> EndToEnd:
-    a, b = pipeline_probabilities(graph, ref, batches), pipeline_probabilities(graph, test, batches)
+    a, b = probabilities(graph, ref, batches), probabilities(graph, test, batches)
     agree = float(np.mean(a.argmax(axis=1) == b.argmax(axis=1)))
     return EndToEnd(len(a), agree, float(np.max(np.abs(a - b))))

@@ -15,20 +15,11 @@ import torch
 from torch import nn
 
 from mmtriton.errors import ExportError
-from mmtriton.models.fusion import FusionServing
-from mmtriton.models.multimodal import MultimodalModel
-from mmtriton.spec.graph import ModelGraph
 from mmtriton.spec.tensors import Dim, ModelSpec
 
 log = logging.getLogger(__name__)
 OPSET = 18
 TRACE_BATCH = 2  # parity runs at 1, 3, 8 and the profile limits, never only at the traced shape
-
-
-def serving_modules(model: MultimodalModel, graph: ModelGraph) -> dict[str, nn.Module]:
-    """The nn.Module that each exported spec model runs, keyed by model name."""
-    return {graph.image_encoder.name: model.image, graph.audio_encoder.name: model.audio,
-            graph.text_encoder.name: model.text, graph.fusion.name: FusionServing(model.fusion)}
 
 
 def _export_dims(spec: ModelSpec) -> dict[str, dict[int, torch.export.Dim]]:

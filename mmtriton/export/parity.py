@@ -12,6 +12,7 @@ import torch
 from torch import nn
 
 from mmtriton.errors import ParityError
+from mmtriton.models.runners import torch_outputs
 from mmtriton.runtime import ort_session
 from mmtriton.spec.tensors import ModelSpec
 
@@ -28,11 +29,6 @@ class ParityCase:
 
 
 @torch.no_grad()
-def torch_outputs(module: nn.Module, spec: ModelSpec, inputs: dict[str, np.ndarray]) -> list[np.ndarray]:
-    out = module.eval()(*[torch.from_numpy(inputs[n]) for n in spec.input_names])
-    return [t.numpy() for t in (out if isinstance(out, tuple) else (out,))]
-
-
 def compare(session, module: nn.Module, spec: ModelSpec, case: str, inputs: dict[str, np.ndarray]) -> ParityCase:
     ours = session.run(list(spec.output_names), inputs)
     ref = torch_outputs(module, spec, inputs)

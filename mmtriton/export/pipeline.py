@@ -11,10 +11,11 @@ import numpy as np
 from torch import nn
 
 from mmtriton.errors import ExportError
-from mmtriton.export.onnx_export import export_onnx, serving_modules
-from mmtriton.export.parity import ParityCase, check_parity, report, torch_outputs
+from mmtriton.export.onnx_export import export_onnx
+from mmtriton.export.parity import ParityCase, check_parity, report
 from mmtriton.export.samples import Case, RealInputs
 from mmtriton.models.multimodal import MultimodalModel
+from mmtriton.models.runners import serving_modules, torch_outputs
 from mmtriton.preprocess import Preprocessor
 from mmtriton.spec.graph import ModelGraph
 from mmtriton.spec.tensors import ModelSpec

@@ -15,6 +15,7 @@ from mmtriton.data.generate import read_manifest
 from mmtriton.preprocess import Preprocessor, pad_frames
 from mmtriton.preprocess.audio import LOG_FLOOR
 from mmtriton.spec.graph import ModelGraph
+from mmtriton.spec.modality import MODALITIES
 
 BATCHES = (1, 3, 8)
 Case = tuple[str, dict[str, np.ndarray]]
@@ -74,5 +75,5 @@ class RealInputs:
         for b in BATCHES + (spec.max_batch_size,):
             idx = np.arange(b) % n
             flags = (rng.random((b, 3)) < 0.7).astype(np.float32)
-            arrays = [embed[k][idx] for k in ("image", "audio", "text")] + [flags[:, i:i + 1] for i in range(3)]
+            arrays = [embed[k][idx] for k in MODALITIES] + [flags[:, i:i + 1] for i in range(3)]
             yield f"batch{b}", dict(zip(spec.input_names, arrays))

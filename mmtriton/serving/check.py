@@ -3,27 +3,17 @@ pipeline on the same bytes; report accuracy for every modality subset."""
 
 from __future__ import annotations
 
-import itertools
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
-from typing import Any, Optional, Sequence
+from typing import Any, Sequence
 
 import numpy as np
 
 from mmtriton.data.generate import Sample
-from mmtriton.preprocess.tensors import sample_tensors
+from mmtriton.data.payloads import payload
 from mmtriton.serving.requests import ensemble_inputs, ensemble_outputs
 from mmtriton.spec.graph import ModelGraph
-
-MODALITIES = ("image", "audio", "text")
-SUBSETS = tuple(c for r in (3, 2, 1) for c in itertools.combinations(MODALITIES, r))
-
-
-def payload(folder: Path, sample: Sample, subset: Sequence[str] = MODALITIES) -> dict[str, Any]:
-    """The sample's encoded files/caption for the modalities in ``subset`` that it has."""
-    return {"image": (folder / sample.image).read_bytes() if "image" in subset and sample.image else None,
-            "audio": (folder / sample.audio).read_bytes() if "audio" in subset and sample.audio else None,
-            "text": sample.text if "text" in subset and sample.text else None}
+from mmtriton.spec.modality import MODALITIES, SUBSETS
 
 
 def has_any(sample: Sample, subset: Sequence[str]) -> bool:
@@ -33,32 +23,10 @@ def has_any(sample: Sample, subset: Sequence[str]) -> bool:
 def offline_probabilities(model: Any, pre: Any, folder: Path, samples: Sequence[Sample],
                           subset: Sequence[str] = MODALITIES) -> np.ndarray:
     """PyTorch on the same bytes, one sample at a time (no batching effects)."""
-    import torch
+    from mmtriton.models.runners import eager_probabilities, torch_runners
 
-    out = []
-    with torch.no_grad():
-        for s in samples:
-            p = payload(folder, s, subset)
-            out.append(eager_probabilities(model, pre, **p))
-    return np.stack(out)
-
-
-def eager_probabilities(model: Any, pre: Any, image: Optional[bytes], audio: Optional[bytes],
-                        text: Optional[str]) -> np.ndarray:
-    """One sample through the shared preprocessing and the PyTorch model (call under no_grad)."""
-    import torch
-
-    graph: ModelGraph = pre.graph
-    t = {k: torch.from_numpy(v) for k, v in sample_tensors(pre, image, audio, text).items()}
-
-    def args(spec: Any) -> list:
-        return [t[name] for name in spec.input_names]
-
-    embeddings = [model.image(*args(graph.image_encoder)), model.audio(*args(graph.audio_encoder)),
-                  model.text(*args(graph.text_encoder))]
-    flags = [t[name] for name in graph.fusion.input_names[3:]]
-    logits, _ = model.fusion(*embeddings, *flags)
-    return torch.softmax(logits, dim=-1)[0].numpy()
+    runners = torch_runners(model, pre.graph)
+    return np.stack([eager_probabilities(model, pre, **payload(folder, s, subset), runners=runners) for s in samples])
 
 
 def served_outputs(client: Any, module: Any, graph: ModelGraph, folder: Path, samples: Sequence[Sample],

@@ -17,7 +17,7 @@ from mmtriton.preprocess import LogMel, pad_frames, preprocess_audio, preprocess
 from mmtriton.preprocess.tensors import placeholders, present_tensors
 from mmtriton.preprocess.text import TextTokenizer, check_text
 from mmtriton.serving.base import Arrays, BaseModel, pb_utils
-from mmtriton.serving.batching import bytes_rows, pad_axis1, split_rows
+from mmtriton.preprocess.batching import bytes_rows, pad_axis1, split_rows
 
 log = logging.getLogger(__name__)
 

@@ -12,6 +12,7 @@ from functools import lru_cache
 
 from mmtriton.errors import SpecError
 from mmtriton.spec.dtypes import DType
+from mmtriton.spec.modality import MODALITIES
 from mmtriton.spec.presets import CLASS_NAMES, Preset, get_preset
 from mmtriton.spec.serving import load_serving_defaults
 from mmtriton.spec.tensors import BatchingSpec, Dim, EnsembleSpec, EnsembleStep, ModelSpec, TensorSpec
@@ -112,9 +113,9 @@ def _build(p: Preset) -> ModelGraph:
     mel_len = TensorSpec("mel_length", DType.INT32, (1,))
     ids = TensorSpec("input_ids", DType.INT32, (tokens,), ragged=True)
     mask = TensorSpec("attention_mask", DType.INT32, (tokens,), ragged=True)
-    present = {m: TensorSpec(f"{m}_present", DType.FP32, (1,)) for m in ("image", "audio", "text")}
-    error = {m: TensorSpec(f"{m}_error", DType.BYTES, (1,), optional=True) for m in ("image", "audio", "text")}
-    emb = {m: TensorSpec(f"{m}_embedding", DType.FP32, (p.embed_dim,)) for m in ("image", "audio", "text")}
+    present = {m: TensorSpec(f"{m}_present", DType.FP32, (1,)) for m in MODALITIES}
+    error = {m: TensorSpec(f"{m}_error", DType.BYTES, (1,), optional=True) for m in MODALITIES}
+    emb = {m: TensorSpec(f"{m}_embedding", DType.FP32, (p.embed_dim,)) for m in MODALITIES}
     raw = {m: TensorSpec(n, DType.BYTES, (1,), optional=True)
            for m, n in (("image", "image_bytes"), ("audio", "audio_bytes"), ("text", "text"))}
     raw_all = tuple(raw.values())

@@ -1,18 +1,24 @@
 """Serving policy per model (dynamic batching, queue bounds, instances), kept in
-``serving_defaults.json`` beside this file so that ``mmtriton bench --full`` can write the
-winners of its tuning sweep back into the spec; every generated config.pbtxt reads it."""
+``serving_defaults.json`` beside this file; every generated config.pbtxt reads it.
+
+``mmtriton bench --full`` only *proposes* a policy (``policy.json`` beside its report);
+``mmtriton apply-policy`` writes it here in a source checkout, or, for an installed package, to a
+file of the user's that ``$MMTRITON_SERVING_DEFAULTS`` names (never into site-packages)."""
 
 from __future__ import annotations
 
 import dataclasses
 import json
+import os
 from pathlib import Path
 from typing import Any, Mapping
 
 from mmtriton.errors import SpecError
 from mmtriton.spec.tensors import BatchingSpec
 
-DEFAULTS_PATH = Path(__file__).with_name("serving_defaults.json")
+DEFAULTS_ENV = "MMTRITON_SERVING_DEFAULTS"
+PACKAGED_DEFAULTS = Path(__file__).with_name("serving_defaults.json")
+DEFAULTS_PATH = Path(os.environ.get(DEFAULTS_ENV) or PACKAGED_DEFAULTS)
 # Per-target overrides: the CPU-tuned defaults do not carry over to a GPU (engines want batches).
 TARGET_PATHS = {"tensorrt": Path(__file__).with_name("serving_tensorrt.json")}
 _FIELDS = {f.name for f in dataclasses.fields(BatchingSpec)}
@@ -42,7 +48,7 @@ def load_serving_defaults(path: Path = DEFAULTS_PATH) -> dict[str, BatchingSpec]
     return {name: batching_from_dict(v) for name, v in raw["models"].items()}
 
 
-def save_serving_defaults(defaults: Mapping[str, BatchingSpec], evidence: str, path: Path = DEFAULTS_PATH) -> None:
+def save_serving_defaults(defaults: Mapping[str, BatchingSpec], evidence: str, path: Path) -> None:
     """Write the defaults with a pointer to the measurement that chose them."""
     doc = {"evidence": evidence, "models": {n: batching_to_dict(b) for n, b in sorted(defaults.items())}}
     path.write_text(json.dumps(doc, indent=2) + "\n")

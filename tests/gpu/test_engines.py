@@ -8,7 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from mmtriton.engine.parity import end_to_end, heldout_batches, model_diffs, ort_runners, trt_runners
+from mmtriton.engine.parity import end_to_end, heldout_batches, model_diffs, trt_runners
+from mmtriton.runtime import ort_runners
 
 pytestmark = pytest.mark.gpu
 
@@ -19,7 +20,7 @@ FP16_PROB = 1e-2
 
 @pytest.fixture(scope="module")
 def reference(artifacts, graph):
-    return ort_runners(graph, artifacts.onnx("demo"))
+    return ort_runners(graph, artifacts.onnx("demo"), threads=4)
 
 
 @pytest.fixture(scope="module")

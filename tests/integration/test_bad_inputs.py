@@ -15,7 +15,7 @@ from hostile_corpus import bomb_png
 from tritonclient.utils import InferenceServerException
 
 from mmtriton.data.generate import read_manifest
-from mmtriton.serving.check import payload
+from mmtriton.data.payloads import payload
 from mmtriton.serving.requests import ensemble_inputs
 
 pytestmark = pytest.mark.integration

@@ -15,7 +15,7 @@ import pytest
 
 from mmtriton.bench.inputdata import TensorSource, decode_bytes_entry, write_input_data
 from mmtriton.bench.perf import PerfSettings, run_point
-from mmtriton.bench.workload import load_items
+from mmtriton.data.payloads import load_items
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow]
 # perf_analyzer in count mode (a fixed number of requests, no stability windows) and load

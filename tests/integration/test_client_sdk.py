@@ -10,7 +10,7 @@ import soundfile as sf
 import tritonclient.grpc as grpc
 
 from mmtriton.data.generate import read_manifest
-from mmtriton.serving.check import payload
+from mmtriton.data.payloads import payload
 from mmtriton.serving.requests import ensemble_inputs, ensemble_outputs
 from mmtriton.serving.server import free_port
 from mmtriton_client import (

@@ -6,7 +6,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from mmtriton.engine.parity import end_to_end, heldout_batches, model_diffs, ort_runners, pipeline_probabilities
+from mmtriton.engine.parity import end_to_end, heldout_batches, model_diffs
+from mmtriton.runtime import ort_runners, probabilities
 
 pytestmark = pytest.mark.integration
 
@@ -15,19 +16,18 @@ def test_batched_ort_pipeline_reproduces_pytorch_on_heldout_samples(artifacts, g
     import torch
 
     from mmtriton.data.generate import read_manifest
-    from mmtriton.serving.check import eager_probabilities
+    from mmtriton.data.payloads import payload
+    from mmtriton.models.runners import eager_probabilities
     from mmtriton.training.checkpoint import load_model
 
     manifest = artifacts.manifest("test")
     batches = heldout_batches(graph, manifest, limit=40, batch=16)
     assert [len(b[graph.fusion.input_names[3]]) for b in batches] == [16, 16, 8]
-    ort_probs = pipeline_probabilities(graph, ort_runners(graph, artifacts.onnx("demo")), batches)
+    ort_probs = probabilities(graph, ort_runners(graph, artifacts.onnx("demo")), batches)
     model, _, _ = load_model(artifacts.checkpoint("demo"))
     folder = manifest.with_suffix("")
     with torch.no_grad():
-        eager = np.stack([eager_probabilities(model.eval(), preprocessor,
-                                              (folder / r.image).read_bytes() if r.image else None,
-                                              (folder / r.audio).read_bytes() if r.audio else None, r.text)
+        eager = np.stack([eager_probabilities(model.eval(), preprocessor, **payload(folder, r))
                           for r in read_manifest(manifest)[:40]])
     assert np.max(np.abs(ort_probs - eager)) < 1e-4
     assert (ort_probs.argmax(1) == eager.argmax(1)).all()

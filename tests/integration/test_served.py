@@ -12,8 +12,9 @@ import tritonclient.grpc as grpc
 import tritonclient.http as http
 
 from mmtriton.data.generate import read_manifest
-from mmtriton.serving.check import SUBSETS, agreement, offline_probabilities, served_outputs, subset_accuracy
+from mmtriton.serving.check import agreement, offline_probabilities, served_outputs, subset_accuracy
 from mmtriton.serving.requests import ensemble_inputs, ensemble_outputs
+from mmtriton.spec import SUBSETS
 
 pytestmark = pytest.mark.integration
 
@@ -121,7 +122,7 @@ def test_grpc_and_http_agree(server, grpc_client, graph, test_split):
     client = http.InferenceServerClient(server.cfg.http_url)
     try:
         for s in samples[:5]:
-            from mmtriton.serving.check import payload
+            from mmtriton.data.payloads import payload
 
             a = ensemble_outputs(grpc_client.infer(graph.ensemble.name, ensemble_inputs(grpc, graph, **payload(folder, s))), graph)
             b = ensemble_outputs(client.infer(graph.ensemble.name, ensemble_inputs(http, graph, **payload(folder, s))), graph)

@@ -9,7 +9,7 @@ from mmtriton.bench.paired import Round
 from mmtriton.bench.perf import PerfPoint
 from mmtriton.bench.plan import QUICK
 from mmtriton.bench.run import Results
-from mmtriton.bench.workload import describe
+from mmtriton.data.payloads import describe
 
 
 def point(c, thr, p50, model="multimodal", protocol="grpc"):

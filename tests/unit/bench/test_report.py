@@ -33,3 +33,23 @@ def test_report_has_goals_tables_csvs_and_plots(tmp_path):
     for png in ("throughput_vs_p99.png", "breakdown.png"):
         assert (folder / png).read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
         assert f"unit/{png}" in text
+
+
+def test_a_tuned_run_proposes_its_policy_beside_the_report_and_leaves_the_spec_alone(tmp_path, graph):
+    from mmtriton.bench.identity import Identity
+    from mmtriton.bench.report import write_report
+    from mmtriton.spec.serving import PACKAGED_DEFAULTS, load_serving_defaults
+
+    before = PACKAGED_DEFAULTS.read_bytes()
+    res = results()
+    res.plan = dataclasses.replace(res.plan, name="tuned", out_dir=tmp_path)
+    res.trials = [Trial("encoder batching", "without dynamic batching", 95.0, 80.0, 160.0, True)]
+    res.policy = {m.name: dataclasses.replace(m.batching, instances=3) for m in graph.models}
+    res.identity = Identity("triton 9.99.0", "NVIDIA Test GPU (compute 9.0)", gpu=True)
+    text = write_report(res, "make bench FULL=1").read_text()
+    assert load_serving_defaults(tmp_path / "tuned" / "policy.json") == res.policy
+    assert PACKAGED_DEFAULTS.read_bytes() == before, "the benchmark never writes the spec"
+    assert "apply-policy" in text
+    assert text.startswith("# Benchmark `tuned` — GPU figures"), "the header comes from the measured device"
+    assert "| server | triton 9.99.0 |" in text and "| device | NVIDIA Test GPU (compute 9.0) |" in text
+    assert "2-core" not in text and "CPU" not in text.split("## Machine")[0], "no CPU label on a GPU run"

@@ -11,7 +11,8 @@ import pytest
 import torch
 
 from mmtriton.errors import ParityError
-from mmtriton.export.onnx_export import TRACE_BATCH, serving_modules
+from mmtriton.export.onnx_export import TRACE_BATCH
+from mmtriton.models.runners import serving_modules
 from mmtriton.export.parity import TOLERANCE, check_parity
 from mmtriton.export.pipeline import export_all, verify_existing
 from mmtriton.export.samples import RealInputs

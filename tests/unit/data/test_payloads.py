@@ -8,7 +8,7 @@ import numpy as np
 import soundfile as sf
 from PIL import Image
 
-from mmtriton.bench.workload import SUBSET_MIX, build_items, describe, large_jpeg, long_wav
+from mmtriton.data.payloads import SUBSET_MIX, build_items, describe, large_jpeg, long_wav
 from mmtriton.data.generate import read_manifest
 
 

@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 
 from mmtriton.errors import InvalidInputError
-from mmtriton.serving.batching import bytes_rows, pad_axis1, split_rows
+from mmtriton.preprocess.batching import bytes_rows, pad_axis1, split_rows
 
 
 def test_pad_axis1_pads_each_request_to_the_longest_and_keeps_order():

@@ -1,4 +1,5 @@
-"""Pure helpers to batch across the requests of one ``execute`` call and split results back.
+"""Pure helpers to batch ragged per-request arrays and split results back: the Python-backend
+models, the engine calibration and parity and the in-process floor all batch the same way.
 
 Kept free of Triton imports so they are unit-tested directly.
 """

@@ -1,6 +1,8 @@
-"""The benchmark workload: real held-out files in a fixed mix of sizes and modality subsets.
+"""Data set rows as request payloads: the one reader of a split's files into the bytes and
+captions a request carries (``payload``), and the benchmark workload built on it.
 
-Every system in a benchmark run (Triton, the in-process floor, the FastAPI baseline) gets
+The workload: real held-out files in a fixed mix of sizes and modality subsets. Every system in
+a benchmark run (Triton, the in-process floor, the FastAPI baseline) gets
 exactly these items, so their numbers are comparable. Sizes are mixed on purpose: the
 held-out files are small (about 100 px images, 1 s clips), so every fourth item carries a
 640x480 JPEG made from its own image and every fourth a 3 s 44.1 kHz WAV made from its own
@@ -12,13 +14,14 @@ from __future__ import annotations
 import io
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Optional, Sequence
+from typing import Any, Optional, Sequence
 
 import numpy as np
 
 from mmtriton.data.generate import Sample, read_manifest
+from mmtriton.spec.modality import MODALITIES
 
-FULL = ("image", "audio", "text")
+FULL = MODALITIES
 # Half the requests carry all three modalities, the rest every smaller subset once.
 SUBSET_MIX: tuple[tuple[str, ...], ...] = (FULL,) * 6 + (
     ("image", "audio"), ("audio", "text"), ("image", "text"), ("image",), ("audio",), ("text",))
@@ -40,6 +43,13 @@ class Item:
     @property
     def kwargs(self) -> dict:
         return {"image": self.image, "audio": self.audio, "text": self.text}
+
+
+def payload(folder: Path, sample: Sample, subset: Sequence[str] = MODALITIES) -> dict[str, Any]:
+    """The sample's encoded files/caption for the modalities in ``subset`` that it has."""
+    return {"image": (folder / sample.image).read_bytes() if "image" in subset and sample.image else None,
+            "audio": (folder / sample.audio).read_bytes() if "audio" in subset and sample.audio else None,
+            "text": sample.text if "text" in subset and sample.text else None}
 
 
 def large_jpeg(data: bytes, size: tuple[int, int] = LARGE_IMAGE, quality: int = 90) -> bytes:
@@ -74,9 +84,7 @@ def build_items(folder: Path, samples: Sequence[Sample], count: int) -> list[Ite
     items = []
     for i, s in enumerate(usable[:count]):
         subset = SUBSET_MIX[i % len(SUBSET_MIX)]
-        image = (folder / s.image).read_bytes() if "image" in subset else None
-        audio = (folder / s.audio).read_bytes() if "audio" in subset else None
-        text = s.text if "text" in subset else None
+        image, audio, text = payload(folder, s, subset).values()
         if image is not None and i % 4 == 0:
             image = large_jpeg(image)
         if audio is not None and i % 4 == 2:

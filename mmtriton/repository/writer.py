@@ -1,8 +1,9 @@
 """Write a complete Triton model repository for a target from the spec and the build outputs.
 
-``model_repository/`` in the checkout is the ``embedded`` repository: its ``model.py`` files and
-generated ``config.pbtxt`` files are committed; ONNX files and the tokenizer are copied in by
-the build and ignored by git. Other targets are written to their own folder.
+``model_repository/`` in the checkout is the ``embedded`` repository: its generated ``model.py``
+and ``config.pbtxt`` files are committed; ONNX files and the tokenizer are copied in by the
+build and ignored by git. Other targets are written to their own folder. Nothing is read from
+the checkout, so an installed package writes complete repositories as well.
 """
 
 from __future__ import annotations
@@ -13,11 +14,13 @@ from pathlib import Path
 
 from mmtriton.errors import RepositoryError
 from mmtriton.repository.config import Target, ensemble_config, model_config, render
+from mmtriton.repository.model_py import model_source
 from mmtriton.spec.graph import ModelGraph
 from mmtriton.spec.serving import target_overrides
 from mmtriton.spec.tensors import ModelSpec
 
 log = logging.getLogger(__name__)
+# The checkout's committed embedded repository (the default output of `mmtriton repo`).
 SOURCE = Path(__file__).resolve().parents[2] / "model_repository"
 ARTIFACT_NAME = {Target.EMBEDDED: "model.onnx", Target.ONNXRUNTIME: "model.onnx", Target.TENSORRT: "model.plan"}
 
@@ -33,12 +36,15 @@ def target_graph(graph: ModelGraph, target: Target) -> ModelGraph:
 
 
 def write_configs(graph: ModelGraph, target: Target, out: Path) -> list[Path]:
-    """Every config.pbtxt (composing models + ensemble) under ``out``; returns the paths."""
+    """Every config.pbtxt (composing models + ensemble) and every Python model's model.py under
+    ``out``; returns the paths."""
     graph = target_graph(graph, target)
     written = []
     for spec in graph.models:
-        cfg = model_config(spec, graph, target, runs_in_python(spec, graph, target))
-        written.append(_write(out / spec.name / "config.pbtxt", render(cfg)))
+        python = runs_in_python(spec, graph, target)
+        written.append(_write(out / spec.name / "config.pbtxt", render(model_config(spec, graph, target, python))))
+        if python:
+            written.append(_write(out / spec.name / "1" / "model.py", model_source(spec, graph)))
     for ens in graph.ensembles:
         written.append(_write(out / ens.name / "config.pbtxt", render(ensemble_config(ens, graph))))
         (out / ens.name / "1").mkdir(parents=True, exist_ok=True)
@@ -66,8 +72,6 @@ def write_repository(graph: ModelGraph, target: Target, out: Path, model_dir: Pa
     """
     write_configs(graph, target, out)
     for spec in graph.models:
-        if runs_in_python(spec, graph, target):
-            _copy(SOURCE / spec.name / "1" / "model.py", out / spec.name / "1" / "model.py", "is the checkout complete?")
         if spec in graph.encoders or spec is graph.fusion:
             name = ARTIFACT_NAME[target]
             src = model_dir / f"{spec.name}{Path(name).suffix}"

@@ -16,7 +16,7 @@ from mmtriton.spec.tensors import BatchingSpec
 
 def test_committed_configs_match_the_generator(graph, tmp_path):
     written = write_configs(graph, Target.EMBEDDED, tmp_path)
-    assert len(written) == len(graph.models) + len(graph.ensembles)
+    assert len(written) == 2 * len(graph.models) + len(graph.ensembles), "configs + model.py + ensembles"
     for path in written:
         committed = SOURCE / path.relative_to(tmp_path)
         assert committed.is_file(), f"{committed} is missing; run `mmtriton repo`"

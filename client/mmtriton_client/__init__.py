@@ -6,10 +6,11 @@
 """
 
 from mmtriton_client.aio import AsyncClient
+from mmtriton_client.base import Embedding
 from mmtriton_client.errors import (
     ClientError, DeadlineExceededError, InferenceError, InvalidInputError, ServerUnavailableError,
 )
-from mmtriton_client.sync import Client, Embedding
+from mmtriton_client.sync import Client
 from mmtriton_client.types import BatchItem, Prediction
 
 __version__ = "0.1.0"

@@ -6,32 +6,23 @@ import asyncio
 import time
 from typing import Any, Iterable, Optional
 
-from mmtriton_client.errors import ClientError, DeadlineExceededError, convert
+from mmtriton_client.base import ClientBase, Embedding
+from mmtriton_client.errors import ClientError, convert
 from mmtriton_client.model_info import ModelInfo
-from mmtriton_client.request import RequestBuilder, encode
-from mmtriton_client.retry import RetryPolicy, acall_with_retry
-from mmtriton_client.sync import DEFAULT_URLS, Embedding, config_dict, protocol_module
+from mmtriton_client.request import encode
+from mmtriton_client.retry import acall_with_retry
 from mmtriton_client.types import BatchItem, Prediction
 
 
-class AsyncClient:
+class AsyncClient(ClientBase):
     """``async with AsyncClient("127.0.0.1:8001") as c: await c.predict(text="seven")``."""
 
     def __init__(self, url: Optional[str] = None, *, protocol: str = "grpc", model: str = "multimodal",
                  timeout: float = 30.0, retries: int = 3, headers: Optional[dict] = None,
                  preprocess: str = "server") -> None:
-        self.protocol, self.model, self.timeout, self.headers = protocol, model, timeout, dict(headers or {})
-        self.url = url or DEFAULT_URLS.get(protocol, "")
-        self.module = protocol_module(protocol, aio=True)
-        self.sync_module = protocol_module(protocol)  # InferInput classes are shared
-        self.policy = RetryPolicy(retries=retries)
-        self.preprocess = preprocess
+        super().__init__(url, protocol=protocol, model=model, timeout=timeout, retries=retries, headers=headers,
+                         preprocess=preprocess, aio=True)
         self._client: Any = None  # created inside the event loop (HTTP aio needs a running loop)
-        self._info: Optional[ModelInfo] = None
-        self._builder: Optional[RequestBuilder] = None
-        self._local_pre: Any = None
-        if preprocess not in ("server", "client"):
-            raise ClientError("preprocess must be 'server' or 'client'")
 
     @property
     def _triton(self) -> Any:
@@ -53,9 +44,6 @@ class AsyncClient:
     async def _call(self, fn: Any, timeout: Optional[float] = None) -> Any:
         return await acall_with_retry(fn, self.policy, timeout or self.timeout)
 
-    def _kw(self, remaining: float) -> dict:
-        return {"as_json": True, "client_timeout": remaining} if self.protocol == "grpc" else {}
-
     async def is_ready(self) -> bool:
         async def check() -> bool:
             return bool(await self._triton.is_server_ready(headers=self.headers)) and \
@@ -72,39 +60,25 @@ class AsyncClient:
             if await self.is_ready():
                 return
             await asyncio.sleep(interval)
-        raise DeadlineExceededError(f"{self.model} at {self.url} was not ready within {timeout:g} s")
+        raise self._not_ready(timeout)
 
     async def metadata(self) -> dict:
         return await self._call(lambda r: self._triton.get_model_metadata(self.model, headers=self.headers, **self._kw(r)))
 
     async def info(self) -> ModelInfo:
         if self._info is None:
-            raw = await self._call(lambda r: self._triton.get_model_config(self.model, headers=self.headers, **self._kw(r)))
-            self._info = ModelInfo.from_config(config_dict(raw))
-            self._builder = RequestBuilder(self._info)
+            self._remember(await self._call(lambda r: self._triton.get_model_config(self.model, headers=self.headers,
+                                                                                     **self._kw(r))))
         return self._info
-
-    async def _route(self, data: dict) -> tuple[str, list]:
-        info = await self.info()
-        if self.preprocess == "client":
-            if self._local_pre is None:
-                from mmtriton_client.local import LocalPreprocessor
-
-                self._local_pre = LocalPreprocessor(info, info.preset)
-            return self._local_pre.model, self._local_pre.inputs(self.sync_module, data)
-        return self.model, self._builder.inputs(self.sync_module, data)
 
     async def predict(self, image: Any = None, audio: Any = None, text: Optional[str] = None, *,
                       timeout: Optional[float] = None, **unknown: Any) -> Prediction:
-        data = encode(image, audio, text, **unknown)
+        encoded = encode(image, audio, text, **unknown)  # local checks first: no server needed for them
         await self.info()
-        data = self._builder.payload(data)
-        model, inputs = await self._route(data)
-        grpc_kw = self.protocol == "grpc"
+        data, model, inputs = self._prepare(encoded)
 
         def attempt(remaining: float) -> Any:
-            kw = {"client_timeout": remaining} if grpc_kw else {}
-            return self._triton.infer(model, inputs, headers=self.headers, **kw)
+            return self._triton.infer(model, inputs, headers=self.headers, **self._deadline_kw(remaining))
 
         t0 = time.perf_counter()
         result = await self._call(attempt, timeout)

@@ -5,65 +5,28 @@ from __future__ import annotations
 import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
 from typing import Any, Iterable, Optional
 
-import numpy as np
 
-from mmtriton_client.errors import ClientError, DeadlineExceededError, convert
+from mmtriton_client.base import ClientBase, Embedding
+from mmtriton_client.errors import ClientError, convert
 from mmtriton_client.model_info import ModelInfo
 from mmtriton_client.request import RequestBuilder, encode
-from mmtriton_client.retry import RetryPolicy, call_with_retry
+from mmtriton_client.retry import call_with_retry
 from mmtriton_client.types import BatchItem, Prediction
 
-DEFAULT_URLS = {"grpc": "127.0.0.1:8001", "http": "127.0.0.1:8000"}
-
-
-@dataclass(frozen=True)
-class Embedding:
-    fused: np.ndarray
-    per_modality: dict
-
-
-def protocol_module(protocol: str, aio: bool = False) -> Any:
-    if protocol not in DEFAULT_URLS:
-        raise ClientError(f"protocol must be 'grpc' or 'http', not {protocol!r}")
-    if protocol == "grpc":
-        import tritonclient.grpc as grpc
-        import tritonclient.grpc.aio as grpc_aio
-
-        return grpc_aio if aio else grpc
-    import tritonclient.http as http
-    import tritonclient.http.aio as http_aio
-
-    return http_aio if aio else http
-
-
-def config_dict(raw: Any) -> dict:
-    """gRPC returns {'config': {...}} with as_json=True; HTTP returns the config itself."""
-    return raw.get("config", raw) if isinstance(raw, dict) else raw
-
-
-class Client:
+class Client(ClientBase):
     """``with Client("127.0.0.1:8001") as c: c.predict(image="cat.jpg", text="a digit")``."""
 
     def __init__(self, url: Optional[str] = None, *, protocol: str = "grpc", model: str = "multimodal",
                  timeout: float = 30.0, retries: int = 3, headers: Optional[dict] = None,
                  preprocess: str = "server") -> None:
-        self.protocol, self.model, self.timeout, self.headers = protocol, model, timeout, dict(headers or {})
-        self.url = url or DEFAULT_URLS.get(protocol, "")
-        self.module = protocol_module(protocol)
-        self.policy = RetryPolicy(retries=retries)
-        self.preprocess = preprocess
+        super().__init__(url, protocol=protocol, model=model, timeout=timeout, retries=retries, headers=headers,
+                         preprocess=preprocess, aio=False)
         self._local = threading.local()
         self._clients: list = []
         self._lock = threading.Lock()
         self._pool: Optional[ThreadPoolExecutor] = None
-        self._info: Optional[ModelInfo] = None
-        self._builder: Optional[RequestBuilder] = None
-        self._local_pre: Any = None
-        if preprocess not in ("server", "client"):
-            raise ClientError("preprocess must be 'server' or 'client'")
 
     # -- connection ---------------------------------------------------------------------------
     def _triton(self) -> Any:
@@ -114,22 +77,17 @@ class Client:
             if self.is_ready():
                 return
             time.sleep(interval)
-        raise DeadlineExceededError(f"{self.model} at {self.url} was not ready within {timeout:g} s")
+        raise self._not_ready(timeout)
 
     def metadata(self) -> dict:
         """The ensemble's KServe metadata (inputs, outputs, versions) as a dict."""
         return self._call(lambda r: self._triton().get_model_metadata(self.model, headers=self.headers, **self._kw(r)))
 
-    def _kw(self, remaining: float) -> dict:
-        """gRPC takes a per-call deadline and returns protobufs unless asked for JSON."""
-        return {"as_json": True, "client_timeout": remaining} if self.protocol == "grpc" else {}
-
     @property
     def info(self) -> ModelInfo:
         if self._info is None:
-            raw = self._call(lambda r: self._triton().get_model_config(self.model, headers=self.headers, **self._kw(r)))
-            self._info = ModelInfo.from_config(config_dict(raw))
-            self._builder = RequestBuilder(self._info)
+            self._remember(self._call(lambda r: self._triton().get_model_config(self.model, headers=self.headers,
+                                                                                 **self._kw(r))))
         return self._info
 
     @property
@@ -138,12 +96,15 @@ class Client:
         return self._builder
 
     # -- inference ----------------------------------------------------------------------------
-    def _infer(self, data: dict, timeout: Optional[float]) -> Prediction:
-        model, inputs = self._route(data)
-        grpc_kw = self.protocol == "grpc"
+    def predict(self, image: Any = None, audio: Any = None, text: Optional[str] = None, *,
+                timeout: Optional[float] = None, **unknown: Any) -> Prediction:
+        """One prediction; any subset of modalities (at least one)."""
+        encoded = encode(image, audio, text, **unknown)  # local checks first: no server needed for them
+        self.info  # noqa: B018 - loads the model info once
+        data, model, inputs = self._prepare(encoded)
 
         def attempt(remaining: float) -> Any:
-            if grpc_kw:
+            if self.protocol == "grpc":
                 return self._triton().infer(model, inputs, headers=self.headers, client_timeout=remaining)
             if timeout is None:  # the shared client already has network_timeout = self.timeout
                 return self._triton().infer(model, inputs, headers=self.headers)
@@ -151,7 +112,7 @@ class Client:
 
         t0 = time.perf_counter()
         result = self._call(attempt, timeout)
-        return self.builder.parse(result, data, (time.perf_counter() - t0) * 1000)
+        return self._builder.parse(result, data, (time.perf_counter() - t0) * 1000)
 
     def _infer_http_once(self, model: str, inputs: list, seconds: float) -> Any:
         """The HTTP client's timeout is fixed at construction; a shorter per-call deadline gets its own."""
@@ -160,21 +121,6 @@ class Client:
             return client.infer(model, inputs, headers=self.headers)
         finally:
             client.close()
-
-    def _route(self, data: dict) -> tuple[str, list]:
-        if self.preprocess == "client":
-            if self._local_pre is None:
-                from mmtriton_client.local import LocalPreprocessor
-
-                self._local_pre = LocalPreprocessor(self.info, self.info.preset)
-            return self._local_pre.model, self._local_pre.inputs(self.module, data)
-        return self.model, self.builder.inputs(self.module, data)
-
-    def predict(self, image: Any = None, audio: Any = None, text: Optional[str] = None, *,
-                timeout: Optional[float] = None, **unknown: Any) -> Prediction:
-        """One prediction; any subset of modalities (at least one)."""
-        data = encode(image, audio, text, **unknown)
-        return self._infer(self.builder.payload(data), timeout)
 
     def embed(self, image: Any = None, audio: Any = None, text: Optional[str] = None, **kw: Any) -> Embedding:
         p = self.predict(image, audio, text, **kw)

@@ -24,7 +24,7 @@ from pathlib import Path
 
 import tritonclient.grpc.aio as grpc_aio
 
-from mmtriton.bench.servers import write_variant
+from mmtriton_bench.servers import write_variant
 from mmtriton.data.generate import read_manifest
 from mmtriton.paths import Artifacts
 from mmtriton.data.payloads import payload

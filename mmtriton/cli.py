@@ -14,20 +14,30 @@ import typer
 from rich.logging import RichHandler
 
 from mmtriton import workflows as wf
-from mmtriton.bench import commands as bench_commands
 from mmtriton.console import console, model_json, print_metrics, print_parity, print_spec, progress_bars
 from mmtriton.errors import MMTritonError
 from mmtriton.paths import Artifacts
 
 app = typer.Typer(help="triton-multimodal: data, training, export, repositories, TensorRT engines, serving, benchmarks.",
                   no_args_is_help=True, pretty_exceptions_enable=False, add_completion=False)
-PresetOpt = bench_commands.PresetOpt
+PresetOpt = typer.Option("demo", help="Size preset from the spec: demo (CPU) or production (GPU shapes).")
 TargetOpt = typer.Option("embedded", help="embedded (Python backend + ONNX Runtime), onnxruntime or tensorrt.")
 PrecisionOpt = typer.Option("fp16", help="fp32, fp16, or int8 (calibrated on the validation split).")
 WorkspaceOpt = typer.Option(2048, help="TensorRT workspace memory pool limit (MiB).")
 CalibrationOpt = typer.Option(16, help="INT8: calibration batches of opt batch size.")
-app.command()(bench_commands.bench)
-app.command()(bench_commands.soak)
+PLUGINS = "mmtriton.commands"
+
+
+def _add_plugins() -> None:
+    """Commands of separately installed parts, found by entry point: the benchmark harness
+    (`mmtriton-bench` in benchmarks/) adds `bench` and `soak`; the server image has neither."""
+    from importlib.metadata import entry_points
+
+    for ep in entry_points(group=PLUGINS):
+        app.command(ep.name)(ep.load())
+
+
+_add_plugins()
 
 
 @app.callback()

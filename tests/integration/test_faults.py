@@ -89,7 +89,7 @@ def overload_server(server, graph, artifacts, tmp_path):
 
     from fault_injection import inject_hold
 
-    from mmtriton.bench.servers import write_variant
+    from mmtriton_bench.servers import write_variant
     from mmtriton.serving.process import EmbeddedServer
     from mmtriton.serving.server import ServerConfig, free_port
 

@@ -28,10 +28,12 @@ def test_a_backwards_import_breaks_the_contract(tmp_path):
     shutil.copytree(ROOT / "mmtriton", tmp_path / "mmtriton", ignore=shutil.ignore_patterns("__pycache__"))
     shutil.copy(ROOT / "pyproject.toml", tmp_path / "pyproject.toml")
     with (tmp_path / "mmtriton" / "engine" / "manifest.py").open("a") as f:
-        f.write("\n\ndef _probe():\n    import mmtriton.bench.plan  # noqa: F401 - engine must not import bench\n")
+        f.write("\n\ndef _probe():\n    import mmtriton.serving.demo  # noqa: F401 - engine is below serving\n")
     with (tmp_path / "mmtriton" / "serving" / "models.py").open("a") as f:
-        f.write("\n\ndef _probe():\n    import mmtriton_client  # noqa: F401 - the core must not import the SDK\n")
+        f.write("\n\ndef _probe():\n    import mmtriton_client  # noqa: F401 - the core must not import the SDK\n"
+                "    import mmtriton_bench.plan  # noqa: F401 - nor the benchmark harness\n")
     result = _lint(tmp_path)
     assert result.returncode != 0
-    assert "mmtriton.engine.manifest -> mmtriton.bench.plan" in result.stdout
+    assert "mmtriton.engine.manifest -> mmtriton.serving.demo" in result.stdout
     assert "mmtriton.serving.models -> mmtriton_client" in result.stdout
+    assert "mmtriton.serving.models -> mmtriton_bench.plan" in result.stdout

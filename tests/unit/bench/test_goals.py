@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-from mmtriton.bench.floor import FloorResult
-from mmtriton.bench.goals import batching_gain, evaluate
-from mmtriton.bench.loadgen import LoadResult
-from mmtriton.bench.paired import Round
-from mmtriton.bench.perf import PerfPoint
-from mmtriton.bench.plan import QUICK
-from mmtriton.bench.run import Results
+from mmtriton_bench.floor import FloorResult
+from mmtriton_bench.goals import batching_gain, evaluate
+from mmtriton_bench.loadgen import LoadResult
+from mmtriton_bench.paired import Round
+from mmtriton_bench.perf import PerfPoint
+from mmtriton_bench.plan import QUICK
+from mmtriton_bench.run import Results
 from mmtriton.data.payloads import describe
 
 

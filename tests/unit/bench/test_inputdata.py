@@ -8,7 +8,7 @@ import struct
 
 import numpy as np
 
-from mmtriton.bench.inputdata import bytes_entry, decode_bytes_entry, raw_entries, tensor_entry, write_input_data
+from mmtriton_bench.inputdata import bytes_entry, decode_bytes_entry, raw_entries, tensor_entry, write_input_data
 from mmtriton.data.payloads import Item
 from mmtriton.spec.dtypes import DType
 

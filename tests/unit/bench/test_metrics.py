@@ -1,6 +1,6 @@
 """Prometheus text as Triton 2.51 writes it (excerpt) -> numbers."""
 
-from mmtriton.bench.metrics import parse, total
+from mmtriton_bench.metrics import parse, total
 
 SAMPLE = """# HELP nv_inference_request_failure Number of failed inference requests, all batch sizes
 # TYPE nv_inference_request_failure counter

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from mmtriton.bench.perf import PerfSettings, parse_composing, parse_csv, perf_command, to_point
+from mmtriton_bench.perf import PerfSettings, parse_composing, parse_csv, perf_command, to_point
 from mmtriton.errors import BenchError
 
 # Verbatim from a perf_analyzer 2.51.0 run against the ensemble (`--verbose-csv --percentile 99`).

@@ -5,13 +5,13 @@ from __future__ import annotations
 import csv
 import dataclasses
 
-from mmtriton.bench.paired import Round
-from mmtriton.bench.tuning import Trial
+from mmtriton_bench.paired import Round
+from mmtriton_bench.tuning import Trial
 from test_goals import results
 
 
 def test_report_has_goals_tables_csvs_and_plots(tmp_path):
-    from mmtriton.bench.report import write_report
+    from mmtriton_bench.report import write_report
 
     res = results()
     res.plan = dataclasses.replace(res.plan, name="unit", out_dir=tmp_path)
@@ -36,8 +36,8 @@ def test_report_has_goals_tables_csvs_and_plots(tmp_path):
 
 
 def test_a_tuned_run_proposes_its_policy_beside_the_report_and_leaves_the_spec_alone(tmp_path, graph):
-    from mmtriton.bench.identity import Identity
-    from mmtriton.bench.report import write_report
+    from mmtriton_bench.identity import Identity
+    from mmtriton_bench.report import write_report
     from mmtriton.spec.serving import PACKAGED_DEFAULTS, load_serving_defaults
 
     before = PACKAGED_DEFAULTS.read_bytes()

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from mmtriton.bench.servers import check_reachable, flip_batching
+from mmtriton_bench.servers import check_reachable, flip_batching
 from mmtriton.errors import BenchError
 from mmtriton.serving.server import free_port
 

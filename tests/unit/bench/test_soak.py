@@ -5,8 +5,8 @@ from __future__ import annotations
 
 import math
 
-from mmtriton.bench.soak import RSS_LIMIT_MB, Sample, SoakConfig, SoakResult
-from mmtriton.bench.soak_report import write_report
+from mmtriton_bench.soak import RSS_LIMIT_MB, Sample, SoakConfig, SoakResult
+from mmtriton_bench.soak_report import write_report
 
 MB = 2**20
 

@@ -3,8 +3,8 @@
 
 from __future__ import annotations
 
-from mmtriton.bench import tuning
-from mmtriton.bench.perf import PerfSettings
+from mmtriton_bench import tuning
+from mmtriton_bench.perf import PerfSettings
 from mmtriton.spec.tensors import BatchingSpec
 
 

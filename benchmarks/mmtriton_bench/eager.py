@@ -106,7 +106,7 @@ class EagerServer:
 
     def __enter__(self) -> str:
         env = {**os.environ, CHECKPOINT_ENV: str(self.checkpoint.resolve()), "OMP_NUM_THREADS": "1"}
-        cmd = [sys.executable, "-m", "uvicorn", "mmtriton.bench.eager:create_app", "--factory", "--host", self.host,
+        cmd = [sys.executable, "-m", "uvicorn", "mmtriton_bench.eager:create_app", "--factory", "--host", self.host,
                "--port", str(self.port), "--workers", str(self.workers), "--log-level", "warning", "--no-access-log"]
         self.proc = subprocess.Popen(cmd, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
         self._wait_ready(120.0)

@@ -1,5 +1,6 @@
-"""The ``mmtriton bench`` and ``mmtriton soak`` commands (registered by ``mmtriton.cli``): they
-turn options into a plan, run it after `make demo` has built the model, and print verdicts."""
+"""The ``mmtriton bench`` and ``mmtriton soak`` commands: entry points of group
+``mmtriton.commands`` (benchmarks/pyproject.toml) that ``mmtriton.cli`` adds when this part is
+installed. They turn options into a plan, run it after `make demo` built the model, print verdicts."""
 
 from __future__ import annotations
 
@@ -26,7 +27,8 @@ def bench(preset: str = PresetOpt,
           name: Optional[str] = typer.Option(None, help="Report name: benchmarks/results/<name>.md (default quick/full)."),
           url: Optional[str] = typer.Option(None, help="Measure a running server (gRPC host:port) instead of starting one."),
           http_url: Optional[str] = typer.Option(None, help="Its HTTP host:port (required with --url)."),
-          out: Path = typer.Option(Path("benchmarks/results"), help="Where reports go."),
+          out: Optional[Path] = typer.Option(None, help="Where reports go (default <artifacts>/reports; "
+                                             "--out benchmarks/results publishes one)."),
           items: Optional[int] = typer.Option(None, help="Held-out items in the workload."),
           levels: Optional[str] = typer.Option(None, help="Concurrency levels, e.g. 1,4,8."),
           protocols: Optional[str] = typer.Option(None, help="perf_analyzer protocols, e.g. grpc,http or http."),
@@ -35,16 +37,17 @@ def bench(preset: str = PresetOpt,
     PyTorch eager service and Triton without dynamic batching; writes markdown, CSV and plots."""
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
-    from mmtriton.bench.goals import evaluate
-    from mmtriton.bench.plan import make_plan
-    from mmtriton.bench.report import write_report
-    from mmtriton.bench.run import run_bench
-    from mmtriton.bench.tracker import Tracker
+    from mmtriton_bench.goals import evaluate
+    from mmtriton_bench.plan import make_plan
+    from mmtriton_bench.report import write_report
+    from mmtriton_bench.run import run_bench
+    from mmtriton_bench.tracker import Tracker
     from mmtriton.workflows import require_built
 
     if url and not http_url:
         raise typer.BadParameter("--http-url is required with --url (HTTP runs and server-side statistics)")
     art = Artifacts.default()
+    out = out or art.root / "reports"
     lv = tuple(int(x) for x in levels.split(",")) if levels else None
     protos = tuple(protocols.split(",")) if protocols else None
     plan = make_plan(full, name, preset=preset, url=url, http_url=http_url, out_dir=out, items=items, levels=lv,
@@ -68,15 +71,17 @@ def bench(preset: str = PresetOpt,
 def soak(preset: str = PresetOpt, minutes: float = typer.Option(10.0, help="How long to drive the ensemble."),
          concurrency: int = typer.Option(16, help="Closed-loop concurrency (the saturation point on 2 cores)."),
          warmup: float = typer.Option(60.0, help="Seconds before RSS growth is counted."),
-         out: Path = typer.Option(Path("benchmarks/results/soak"), help="Report folder.")) -> None:
+         out: Optional[Path] = typer.Option(None, help="Report folder (default <artifacts>/reports/soak; "
+                                            "--out benchmarks/results/soak publishes one).")) -> None:
     """Drive the ensemble at saturation with perf_analyzer while sampling RSS per process, /dev/shm
     and Triton's metrics; writes a report with plots and exits 1 if a check fails."""
-    from mmtriton.bench.soak import SoakConfig, run_soak
-    from mmtriton.bench.soak_report import write_report
+    from mmtriton_bench.soak import SoakConfig, run_soak
+    from mmtriton_bench.soak_report import write_report
     from mmtriton.spec import get_graph
     from mmtriton.workflows import require_built
 
     art = Artifacts.default()
+    out = out or art.root / "reports" / "soak"
     cfg = SoakConfig(seconds=minutes * 60, warmup_s=min(warmup, minutes * 20), concurrency=concurrency)
     try:
         require_built(art, preset, need_checkpoint=False)

@@ -6,7 +6,7 @@ import csv
 import platform
 from pathlib import Path
 
-from mmtriton.bench.soak import SoakResult
+from mmtriton_bench.soak import SoakResult
 
 
 def write_csv(res: SoakResult, path: Path) -> None:

@@ -67,7 +67,7 @@ async def closed_loop(system: str, send: Send, items: Sequence[Item], concurrenc
 
 def fastapi_sender(session: Any, url: str) -> Send:
     """POST JSON with base64 files to the FastAPI baseline (aiohttp session)."""
-    from mmtriton.bench.eager import request_body
+    from mmtriton_bench.eager import request_body
 
     async def send(item: Item) -> Any:
         async with session.post(f"{url}/predict", json=request_body(item.image, item.audio, item.text)) as r:

@@ -18,9 +18,9 @@ from typing import Any, Callable, Sequence
 
 import numpy as np
 
-from mmtriton.bench.floor import Pipeline, measure_processes, run_for
-from mmtriton.bench.loadgen import sweep_fastapi, sweep_triton_sdk
-from mmtriton.bench.perf import PerfSettings, run_point
+from mmtriton_bench.floor import Pipeline, measure_processes, run_for
+from mmtriton_bench.loadgen import sweep_fastapi, sweep_triton_sdk
+from mmtriton_bench.perf import PerfSettings, run_point
 from mmtriton.spec.graph import ModelGraph
 
 

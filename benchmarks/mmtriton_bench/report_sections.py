@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any, Optional
 
-from mmtriton.bench.markdown import table
+from mmtriton_bench.markdown import table
 
 ENSEMBLE = "multimodal"
 
@@ -12,7 +12,7 @@ ENSEMBLE = "multimodal"
 def intro(plan: Any, command: str, gpu: bool = False) -> str:
     return (f"Produced by `{command}` on the machine below. Every system ran on the same cores, one at a time, "
             f"on the same {plan.items} held-out items. perf_analyzer windows: {plan.perf.window_ms} ms, stability "
-            f"{plan.perf.stability_pct} %. The load generator (`mmtriton/bench/loadgen.py`) ran {plan.loadgen_warmup_s:g} s "
+            f"{plan.perf.stability_pct} %. The load generator (`benchmarks/mmtriton_bench/loadgen.py`) ran {plan.loadgen_warmup_s:g} s "
             f"warm-up + {plan.loadgen_window_s:g} s per point. Latencies in ms, throughput in requests/s "
             "(one request = one item). "
             + ("" if gpu else "On a CPU-only machine the load generator and perf_analyzer share the cores with the "
@@ -26,7 +26,7 @@ def workload(res: Any) -> str:
             f"{w['large_images']} images re-encoded as 640x480 JPEG, {w['long_clips']} clips as 3 s 44.1 kHz WAV, "
             f"{w['long_captions']} long captions (truncated to the token limit); mean encoded file "
             f"{w['mean_encoded_kib']} KiB. perf_analyzer `--input-data` JSON is generated from the spec "
-            "(`mmtriton/bench/inputdata.py`): BYTES as base64 with the 4-byte length prefix, tensors for the "
+            "(`benchmarks/mmtriton_bench/inputdata.py`): BYTES as base64 with the 4-byte length prefix, tensors for the "
             "tensor models computed from the same files.")
 
 
@@ -108,7 +108,7 @@ def rounds_section(res: Any) -> str:
              r.ensemble_best_c, r.floor_ratio, r.triton_c8, r.fastapi_c8, r.fastapi_ratio, r.triton_c8_p99_ms,
              r.fastapi_c8_p99_ms) for r in res.rounds]
     intro = ("## Paired rounds behind the goal ratios\n\nThis host's speed drifts over minutes, so each ratio's two "
-             "terms are measured back to back in every round (`mmtriton/bench/paired.py`); the goals use the median "
+             "terms are measured back to back in every round (`benchmarks/mmtriton_bench/paired.py`); the goals use the median "
              "round. Ensemble = perf_analyzer gRPC; c=8 = the shared load generator.\n\n")
     return intro + table(("round", "floor b1 p50", "ensemble c=1 p50", "added ms", "floor N-proc/s", "ensemble/s",
                           "at c", "ratio", "Triton c=8/s", "FastAPI c=8/s", "ratio", "Triton p99", "FastAPI p99"), rows)

@@ -19,8 +19,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Optional
 
-from mmtriton.bench import metrics as prom
-from mmtriton.bench.perf import PerfSettings, run_point
+from mmtriton_bench import metrics as prom
+from mmtriton_bench.perf import PerfSettings, run_point
 from mmtriton.errors import BenchError
 from mmtriton.serving import procinfo
 
@@ -146,8 +146,8 @@ def drive(model: str, url: str, data: Path, cfg: SoakConfig, work: Path, res: So
 
 def run_soak(graph, onnx_dir: Path, manifest: Path, work: Path, cfg: SoakConfig, on_window=None) -> SoakResult:
     """Start a private embedded server, soak it, stop it; returns every sample and window."""
-    from mmtriton.bench.inputdata import TensorSource, write_input_data
-    from mmtriton.bench.servers import write_variant
+    from mmtriton_bench.inputdata import TensorSource, write_input_data
+    from mmtriton_bench.servers import write_variant
     from mmtriton.data.payloads import load_items
     from mmtriton.preprocess import Preprocessor
     from mmtriton.serving.process import EmbeddedServer

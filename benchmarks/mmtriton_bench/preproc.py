@@ -1,6 +1,6 @@
 """Preprocessing throughput on one core, ours beside the default library paths.
 
-Run as its own process (``python -m mmtriton.bench.preproc``) with every thread pool pinned to
+Run as its own process (``python -m mmtriton_bench.preproc``) with every thread pool pinned to
 one thread, so the figures are per core. Prints one JSON object.
 
 - image: a 640x480 JPEG (made from held-out images) -> normalised model input, with our path

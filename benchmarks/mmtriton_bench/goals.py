@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any, Optional
 
-from mmtriton.bench.paired import median
+from mmtriton_bench.paired import median
 
 
 @dataclass(frozen=True)
@@ -29,7 +29,7 @@ def _per_round(values: list[float], fmt: str) -> str:
 
 
 def paired_goals(rounds: list) -> list[Goal]:
-    """The three ratio goals from back-to-back measurements (mmtriton/bench/paired.py)."""
+    """The three ratio goals from back-to-back measurements (benchmarks/mmtriton_bench/paired.py)."""
     fl, fa = [r.floor_ratio for r in rounds], [r.fastapi_ratio for r in rounds]
     lat = [r.added_latency_ms for r in rounds]
     p99_t, p99_f = median([r.triton_c8_p99_ms for r in rounds]), median([r.fastapi_c8_p99_ms for r in rounds])

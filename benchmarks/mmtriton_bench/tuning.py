@@ -15,8 +15,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable, Optional
 
-from mmtriton.bench.perf import PerfSettings, run_point
-from mmtriton.bench.servers import serving, write_variant
+from mmtriton_bench.perf import PerfSettings, run_point
+from mmtriton_bench.servers import serving, write_variant
 from mmtriton.spec.graph import ModelGraph
 from mmtriton.spec.tensors import BatchingSpec
 

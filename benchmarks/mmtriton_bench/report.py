@@ -12,8 +12,8 @@ import subprocess
 from pathlib import Path
 from typing import Any, Sequence
 
-from mmtriton.bench.goals import Goal, batching_gain, evaluate
-from mmtriton.bench.markdown import table
+from mmtriton_bench.goals import Goal, batching_gain, evaluate
+from mmtriton_bench.markdown import table
 
 PACKAGES = ("tritonclient", "nvidia-pytriton", "onnxruntime", "torch", "numpy", "pillow", "soxr", "librosa",
             "tokenizers", "fastapi", "uvicorn")
@@ -83,7 +83,7 @@ def goals_section(goals: Sequence[Goal]) -> str:
 
 
 def render(res: Any, command: str, plots: dict[str, str]) -> str:
-    from mmtriton.bench import report_sections as s
+    from mmtriton_bench import report_sections as s
 
     plan = res.plan
     ident = res.identity
@@ -100,7 +100,7 @@ def render(res: Any, command: str, plots: dict[str, str]) -> str:
 
 
 def write_report(res: Any, command: str) -> Path:
-    from mmtriton.bench.plots import breakdown_plot, throughput_latency_plot
+    from mmtriton_bench.plots import breakdown_plot, throughput_latency_plot
 
     out = res.plan.out_dir
     folder = out / res.plan.name

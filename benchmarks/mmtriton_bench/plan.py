@@ -6,7 +6,7 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Optional
 
-from mmtriton.bench.perf import PerfSettings
+from mmtriton_bench.perf import PerfSettings
 
 
 @dataclass(frozen=True)
@@ -24,7 +24,7 @@ class BenchPlan:
     loadgen_window_s: float = 6.0
     floor_seconds: float = 3.0
     preproc_seconds: float = 1.5
-    rounds: int = 2  # paired goal rounds (mmtriton/bench/paired.py)
+    rounds: int = 2  # paired goal rounds (benchmarks/mmtriton_bench/paired.py)
     tune: bool = False
     tune_concurrency: int = 8
     perf: PerfSettings = PerfSettings(window_ms=2000, stability_pct=30, max_trials=6)

@@ -17,16 +17,16 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Iterator, Optional
 
-from mmtriton.bench.floor import FloorResult, Pipeline, measure_batches, measure_processes
-from mmtriton.bench.identity import Identity, identify
-from mmtriton.bench.inputdata import TensorSource, write_input_data
-from mmtriton.bench.loadgen import LoadResult, sweep_fastapi, sweep_triton_sdk
-from mmtriton.bench.paired import PairedSetup, Round, one_round
-from mmtriton.bench.perf import PerfPoint, PerfSettings, run_point
-from mmtriton.bench.plan import BenchPlan
-from mmtriton.bench.servers import check_reachable, flip_batching, serving, write_variant
-from mmtriton.bench.tracker import Tracker
-from mmtriton.bench.tuning import Trial, tune
+from mmtriton_bench.floor import FloorResult, Pipeline, measure_batches, measure_processes
+from mmtriton_bench.identity import Identity, identify
+from mmtriton_bench.inputdata import TensorSource, write_input_data
+from mmtriton_bench.loadgen import LoadResult, sweep_fastapi, sweep_triton_sdk
+from mmtriton_bench.paired import PairedSetup, Round, one_round
+from mmtriton_bench.perf import PerfPoint, PerfSettings, run_point
+from mmtriton_bench.plan import BenchPlan
+from mmtriton_bench.servers import check_reachable, flip_batching, serving, write_variant
+from mmtriton_bench.tracker import Tracker
+from mmtriton_bench.tuning import Trial, tune
 from mmtriton.data.payloads import describe, load_items
 from mmtriton.errors import BenchError
 from mmtriton.paths import Artifacts
@@ -57,7 +57,7 @@ class Results:
 
 def run_preproc(plan: BenchPlan, art: Artifacts) -> dict:
     """Per-core preprocessing in a child process with every thread pool at one thread."""
-    cmd = [sys.executable, "-m", "mmtriton.bench.preproc", "--preset", plan.preset,
+    cmd = [sys.executable, "-m", "mmtriton_bench.preproc", "--preset", plan.preset,
            "--manifest", str(art.manifest("test")), "--seconds", str(plan.preproc_seconds)]
     proc = subprocess.run(cmd, capture_output=True, text=True, env={**os.environ, **ONE_THREAD}, timeout=600)
     if proc.returncode != 0:
@@ -146,7 +146,7 @@ def best_concurrency(res: Results, graph: ModelGraph) -> int:
 @contextlib.contextmanager
 def fastapi_baseline(plan: BenchPlan, art: Artifacts, items: list, res: Results, tr: Tracker) -> Iterator[str]:
     """Sweep the FastAPI + eager service, then keep it up (idle) for the paired rounds."""
-    from mmtriton.bench.eager import EagerServer
+    from mmtriton_bench.eager import EagerServer
     from mmtriton.serving.server import free_port
 
     tr.stage("FastAPI + PyTorch eager baseline", 1)

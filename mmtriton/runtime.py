@@ -77,5 +77,5 @@ def run_graph(graph: ModelGraph, runners: dict[str, Runner], tensors: Arrays,
 
 def probabilities(graph: ModelGraph, runners: dict[str, Runner], batches: Iterable[Arrays]) -> np.ndarray:
     """The fusion model's class probabilities for every row of ``batches``, concatenated."""
-    name = graph.fusion.output_names[0]
+    name = graph.probabilities.name
     return np.concatenate([run_graph(graph, runners, t)[name] for t in batches])

@@ -40,8 +40,9 @@ def model_diffs(graph: ModelGraph, manifest: Path, ref: Mapping[str, Runner], te
     real = RealInputs(graph, manifest, Preprocessor(graph))
     cases = {graph.image_encoder.name: list(real.image_cases()), graph.audio_encoder.name: list(real.audio_cases()),
              graph.text_encoder.name: list(real.text_cases())}
-    embed = {key: ref[m.name](dict(next(c for n, c in cases[m.name] if n.startswith("batch8"))))[m.output_names[0]]
-             for key, m in zip(MODALITIES, graph.encoders)}
+    embed = {m: ref[graph.encoder(m).name](dict(next(c for n, c in cases[graph.encoder(m).name]
+                                                     if n.startswith("batch8"))))[graph.embedding(m).name]
+             for m in MODALITIES}
     cases[graph.fusion.name] = list(real.fusion_cases(embed))
     out = {}
     for name, model_cases in cases.items():

@@ -15,7 +15,7 @@ import torch
 from torch import nn
 
 from mmtriton.errors import ExportError
-from mmtriton.spec.tensors import Dim, ModelSpec
+from mmtriton.spec.tensors import Dim, ModelSpec, Role
 
 log = logging.getLogger(__name__)
 OPSET = 18
@@ -47,19 +47,16 @@ def example_inputs(spec: ModelSpec, batch: int = TRACE_BATCH, seed: int = 0) -> 
         else:
             dyn = [d for d in t.dims if isinstance(d, Dim)]
             high = dyn[0].opt if dyn else 2
-            out[t.name] = np.full(shape, high, dtype=t.dtype.numpy) if shape[-1] == 1 else \
+            out[t.name] = np.full(shape, high, dtype=t.dtype.numpy) if t.role is Role.LENGTH else \
                 rng.integers(1, 1000, size=shape).astype(t.dtype.numpy)
     return _valid_masks(spec, out)
 
 
 def _valid_masks(spec: ModelSpec, arrays: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
-    """Attention masks of all ones and presence flags of ones keep the traced example realistic."""
-    for t in spec.inputs:
-        if t.dtype.numpy.kind == "i" and arrays[t.name].ndim == 2 and arrays[t.name].shape[1] > 1 \
-                and t is not spec.inputs[0]:
-            arrays[t.name] = np.ones_like(arrays[t.name])
-        if t.dtype.numpy.kind == "f" and t.dims == (1,):
-            arrays[t.name] = np.ones_like(arrays[t.name])
+    """Attention masks of all ones and presence flags of ones keep the traced example realistic
+    (which inputs those are is the spec's ``Role``, not a guess from dtype and rank)."""
+    for t in spec.inputs_with(Role.MASK, Role.PRESENT):
+        arrays[t.name] = np.ones_like(arrays[t.name])
     return arrays
 
 

@@ -16,6 +16,7 @@ from mmtriton.preprocess import Preprocessor, pad_frames
 from mmtriton.preprocess.audio import LOG_FLOOR
 from mmtriton.spec.graph import ModelGraph
 from mmtriton.spec.modality import MODALITIES
+from mmtriton.spec.tensors import Role
 
 BATCHES = (1, 3, 8)
 Case = tuple[str, dict[str, np.ndarray]]
@@ -36,17 +37,17 @@ class RealInputs:
         return [items[i % len(items)] for i in range(n)]
 
     def image_cases(self) -> Iterator[Case]:
-        name = self.graph.image_encoder.inputs[0].name
+        name = self.graph.image_encoder.input_with(Role.FEATURES).name
         for b in BATCHES + (self.graph.image_encoder.max_batch_size,):
             yield f"batch{b}", {name: np.stack(self._take(self.images, b))}
 
     def _audio_inputs(self, mels: list[np.ndarray]) -> dict[str, np.ndarray]:
         mel, lengths = pad_frames(mels)
         spec = self.graph.audio_encoder
-        return {spec.inputs[0].name: mel, spec.inputs[1].name: lengths}
+        return {spec.input_with(Role.FEATURES).name: mel, spec.input_with(Role.LENGTH).name: lengths}
 
     def audio_cases(self) -> Iterator[Case]:
-        frames = self.graph.audio_encoder.inputs[0].dims[0]
+        frames = self.graph.frames
         for b in BATCHES:
             yield f"batch{b}-mixed-lengths", self._audio_inputs(self._take(self.mels, b))
         yield "batch3-min-length", self._audio_inputs([m[: frames.min] for m in self._take(self.mels, 3)])
@@ -59,7 +60,7 @@ class RealInputs:
 
     def text_cases(self) -> Iterator[Case]:
         spec = self.graph.text_encoder
-        names = spec.input_names
+        names = (spec.input_with(Role.FEATURES).name, spec.input_with(Role.MASK).name)  # the tokenizer's order
         for b in BATCHES + (spec.max_batch_size,):
             yield f"batch{b}", dict(zip(names, self.pre.text(self._take(self.texts, b))))
         ids, mask = self.pre.text(self._take(self.texts, 3))
@@ -75,5 +76,6 @@ class RealInputs:
         for b in BATCHES + (spec.max_batch_size,):
             idx = np.arange(b) % n
             flags = (rng.random((b, 3)) < 0.7).astype(np.float32)
-            arrays = [embed[k][idx] for k in MODALITIES] + [flags[:, i:i + 1] for i in range(3)]
-            yield f"batch{b}", dict(zip(spec.input_names, arrays))
+            arrays = {self.graph.embedding(m).name: embed[m][idx] for m in MODALITIES}
+            arrays.update({self.graph.present(m).name: flags[:, i:i + 1] for i, m in enumerate(MODALITIES)})
+            yield f"batch{b}", arrays

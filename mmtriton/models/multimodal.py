@@ -30,7 +30,7 @@ class MultimodalModel(nn.Module):
         from pathlib import Path
 
         weights = Path(sources.image_weights) if sources.image_weights else None
-        frames = graph.audio_encoder.inputs[0].dims[0].max
+        frames = graph.frames.max
         self.image = ImageEncoder(p.image.size, p.embed_dim, weights)
         self.audio = AudioEncoder(p.audio.n_mels, p.embed_dim, frames)
         self.text = TextEncoder(sources.text_model, p.embed_dim)

@@ -55,4 +55,4 @@ def eager_probabilities(model: MultimodalModel, pre: Any, image: Optional[bytes]
 
     graph: ModelGraph = pre.graph
     out = run_graph(graph, runners or torch_runners(model, graph), sample_tensors(pre, image, audio, text))
-    return out[graph.fusion.output_names[0]][0]
+    return out[graph.probabilities.name][0]

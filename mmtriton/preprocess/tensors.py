@@ -10,6 +10,7 @@ import numpy as np
 
 from mmtriton.preprocess.audio import pad_frames
 from mmtriton.spec.graph import ModelGraph
+from mmtriton.spec.tensors import Role
 
 Arrays = dict[str, np.ndarray]
 
@@ -18,11 +19,9 @@ def placeholders(graph: ModelGraph, modality: str, batch: int = 1) -> Arrays:
     """Zero tensors of the smallest valid shape, flagged absent (lengths and masks stay valid)."""
     flag = graph.present(modality)
     out = {flag.name: np.zeros((batch, 1), flag.dtype.numpy)}
-    valid_one = (graph.audio_encoder.inputs[1].name, graph.text_encoder.inputs[1].name)  # mel_length, attention_mask
     for t in graph.features(modality):
-        shape = t.shape(batch, "min")
-        fill = shape[1] if t.name == valid_one[0] else (1 if t.name == valid_one[1] else 0)
-        out[t.name] = np.full(shape, fill, t.dtype.numpy)
+        fill = 1 if t.role in (Role.LENGTH, Role.MASK) else 0  # one valid step: lengths/masks stay valid
+        out[t.name] = np.full(t.shape(batch, "min"), fill, t.dtype.numpy)
     return out
 
 

@@ -17,6 +17,7 @@ from mmtriton.preprocess import LogMel, pad_frames, preprocess_audio, preprocess
 from mmtriton.preprocess.tensors import placeholders, present_tensors
 from mmtriton.preprocess.text import TextTokenizer, check_text
 from mmtriton.serving.base import Arrays, BaseModel, pb_utils
+from mmtriton.spec.tensors import Role
 from mmtriton.preprocess.batching import bytes_rows, pad_axis1, split_rows
 
 log = logging.getLogger(__name__)
@@ -31,15 +32,22 @@ class _Preprocess(BaseModel):
     modality = ""
     reject_cancelled = False
 
+    @property
+    def own(self) -> str:
+        """The ensemble input this step decodes (the other raw inputs only give the batch size)."""
+        return self.graph.raw(self.modality).name
+
     def batch_size(self, request: Any) -> int:
-        for t in self.spec.inputs[1:]:
+        for t in self.spec.inputs:
+            if t.name == self.own:
+                continue
             tensor = pb_utils().get_input_tensor_by_name(request, t.name)
             if tensor is not None:
                 return int(tensor.shape()[0])
         return 1
 
     def read(self, request: Any) -> Arrays:
-        own = self.spec.inputs[0].name
+        own = self.own
         arr = self.input_array(request, own)
         if arr is None:
             return self.with_error(self.absent(self.batch_size(request)), "")
@@ -106,7 +114,7 @@ class TextPreprocess(_Preprocess):
     modality = "text"
 
     def setup(self) -> None:
-        ids, mask = self.graph.text_encoder.inputs
+        ids, mask = (self.graph.text_encoder.input_with(r) for r in (Role.FEATURES, Role.MASK))
         self.tokenizer = TextTokenizer(self.version_dir / "tokenizer.json", self.graph.preset.text, ids.dtype, mask.dtype)
 
     def decode(self, data: bytes) -> str:
@@ -120,7 +128,7 @@ class TextPreprocess(_Preprocess):
             return self._tokenize_all(items)
         except Exception:  # noqa: BLE001 - never fail a preprocessing step; report per request instead
             log.exception("%s: tokenisation failed", self.spec.name)
-            own = self.spec.inputs[0].name
+            own = self.own
             return [self.with_error(self.absent(len(item["texts"])), f"{own}: could not be tokenised "
                                     "(internal error, see server log)") if "texts" in item else item
                     for item in items]
@@ -146,7 +154,7 @@ class Postprocess(BaseModel):
     Failing here is safe because every other step of the request has finished."""
 
     def read(self, request: Any) -> Arrays:
-        probs_spec, *error_specs = self.spec.inputs
+        probs_spec, error_specs = self.graph.probabilities, self.spec.inputs_with(Role.ERROR)
         probs = self.input_array(request, probs_spec.name)
         if probs is None:
             raise InvalidInputError(f"{self.spec.name}: missing {probs_spec.name}")
@@ -157,7 +165,7 @@ class Postprocess(BaseModel):
                 messages += [m.decode("utf-8", "replace") for m in errors.reshape(-1) if m]
         if messages:
             raise InvalidInputError("; ".join(messages))
-        label = self.spec.outputs[0]
+        label = self.graph.label
         return {label.name: probs.argmax(axis=1).astype(label.dtype.numpy)[:, None]}
 
 
@@ -177,7 +185,7 @@ class OnnxModel(BaseModel):
         return arrays
 
     def compute(self, items: list[Arrays]) -> list[Arrays]:
-        counts = [int(item[self.spec.inputs[0].name].shape[0]) for item in items]
+        counts = [int(next(iter(item.values())).shape[0]) for item in items]  # every input has the batch axis
         feeds = {t.name: pad_axis1([item[t.name] for item in items]) if t.ragged
                  else np.concatenate([item[t.name] for item in items]) for t in self.spec.inputs}
         outputs = self.session.run(list(self.spec.output_names), feeds)

@@ -34,12 +34,12 @@ class DeepProbe:
     """One text-only request through the ensemble over HTTP (every composing model runs)."""
 
     def __init__(self, graph: ModelGraph, http_url: str, timeout_s: float = 10.0) -> None:
-        text = graph.ensemble.inputs[2]
+        text = graph.raw("text")
         body = {"inputs": [{"name": text.name, "shape": [1, 1], "datatype": text.dtype.triton_wire,
                             "data": ["supervisor probe: the digit 1"]}]}
         self.request = urllib.request.Request(f"http://{http_url}/v2/models/{graph.ensemble.name}/infer",
                                               data=json.dumps(body).encode(), headers={"Content-Type": "application/json"})
-        self.output = graph.ensemble.outputs[0].name
+        self.output = graph.probabilities.name
         self.timeout_s = timeout_s
 
     def __call__(self) -> Optional[str]:

@@ -15,7 +15,7 @@ from mmtriton.spec.dtypes import DType
 from mmtriton.spec.modality import MODALITIES
 from mmtriton.spec.presets import CLASS_NAMES, Preset, get_preset
 from mmtriton.spec.serving import load_serving_defaults
-from mmtriton.spec.tensors import BatchingSpec, Dim, EnsembleSpec, EnsembleStep, ModelSpec, TensorSpec
+from mmtriton.spec.tensors import BatchingSpec, Dim, EnsembleSpec, EnsembleStep, ModelSpec, Role, TensorSpec
 
 # Dynamic batching, queue policy and instances per model (written into every config.pbtxt);
 # tuned on the target machine by `mmtriton bench --full`, which rewrites the JSON file.
@@ -64,15 +64,47 @@ class ModelGraph:
     def preprocess(self, modality: str) -> ModelSpec:
         return {"image": self.image_preprocess, "audio": self.audio_preprocess, "text": self.text_preprocess}[modality]
 
+    def encoder(self, modality: str) -> ModelSpec:
+        return {"image": self.image_encoder, "audio": self.audio_encoder, "text": self.text_encoder}[modality]
+
+    def raw(self, modality: str) -> TensorSpec:
+        """The ensemble input that carries ``modality`` (its published ``input.<modality>``)."""
+        return next(t for t in self.ensemble.inputs if t.name == self.ensemble.parameters[f"input.{modality}"])
+
     def features(self, modality: str) -> tuple[TensorSpec, ...]:
-        """What a preprocessing model feeds its encoder (its outputs before the flag and the error)."""
-        return self.preprocess(modality).outputs[:-2]
+        """What a preprocessing model feeds its encoder (features, lengths, masks)."""
+        return self.preprocess(modality).outputs_with(Role.FEATURES, Role.LENGTH, Role.MASK)
 
     def present(self, modality: str) -> TensorSpec:
-        return self.preprocess(modality).outputs[-2]
+        return self.preprocess(modality).output_with(Role.PRESENT)
 
     def error(self, modality: str) -> TensorSpec:
-        return self.preprocess(modality).outputs[-1]
+        return self.preprocess(modality).output_with(Role.ERROR)
+
+    def embedding(self, modality: str) -> TensorSpec:
+        return self.encoder(modality).output_with(Role.EMBEDDING)
+
+    @property
+    def probabilities(self) -> TensorSpec:
+        return self.fusion.output_with(Role.PROBABILITIES)
+
+    @property
+    def fused_embedding(self) -> TensorSpec:
+        return self.fusion.output_with(Role.FUSED)
+
+    @property
+    def label(self) -> TensorSpec:
+        return self.postprocess.output_with(Role.LABEL)
+
+    @property
+    def frames(self) -> Dim:
+        """The log-mel frames axis (min/opt/max frames the audio encoder takes)."""
+        return next(d for d in self.audio_encoder.input_with(Role.FEATURES).dims if isinstance(d, Dim))
+
+    @property
+    def tokens(self) -> Dim:
+        """The token axis of the text encoder."""
+        return next(d for d in self.text_encoder.input_with(Role.FEATURES).dims if isinstance(d, Dim))
 
     def with_batching(self, overrides: dict[str, BatchingSpec]) -> "ModelGraph":
         """The same graph with other serving policies (tuning sweeps, the no-batching baseline)."""
@@ -110,18 +142,18 @@ def _build(p: Preset) -> ModelGraph:
     b, ob = p.max_batch_size, p.opt_batch_size
     pixels = TensorSpec("pixel_values", DType.FP32, (3, p.image.size, p.image.size))
     log_mel = TensorSpec("log_mel", DType.FP32, (frames, p.audio.n_mels), ragged=True)
-    mel_len = TensorSpec("mel_length", DType.INT32, (1,))
+    mel_len = TensorSpec("mel_length", DType.INT32, (1,), role=Role.LENGTH)
     ids = TensorSpec("input_ids", DType.INT32, (tokens,), ragged=True)
-    mask = TensorSpec("attention_mask", DType.INT32, (tokens,), ragged=True)
-    present = {m: TensorSpec(f"{m}_present", DType.FP32, (1,)) for m in MODALITIES}
-    error = {m: TensorSpec(f"{m}_error", DType.BYTES, (1,), optional=True) for m in MODALITIES}
-    emb = {m: TensorSpec(f"{m}_embedding", DType.FP32, (p.embed_dim,)) for m in MODALITIES}
-    raw = {m: TensorSpec(n, DType.BYTES, (1,), optional=True)
+    mask = TensorSpec("attention_mask", DType.INT32, (tokens,), ragged=True, role=Role.MASK)
+    present = {m: TensorSpec(f"{m}_present", DType.FP32, (1,), role=Role.PRESENT) for m in MODALITIES}
+    error = {m: TensorSpec(f"{m}_error", DType.BYTES, (1,), optional=True, role=Role.ERROR) for m in MODALITIES}
+    emb = {m: TensorSpec(f"{m}_embedding", DType.FP32, (p.embed_dim,), role=Role.EMBEDDING) for m in MODALITIES}
+    raw = {m: TensorSpec(n, DType.BYTES, (1,), optional=True, role=Role.RAW)
            for m, n in (("image", "image_bytes"), ("audio", "audio_bytes"), ("text", "text"))}
     raw_all = tuple(raw.values())
-    probs = TensorSpec("probabilities", DType.FP32, (len(CLASS_NAMES),))
-    label = TensorSpec("label", DType.INT32, (1,))
-    fused = TensorSpec("fused_embedding", DType.FP32, (p.fused_dim,))
+    probs = TensorSpec("probabilities", DType.FP32, (len(CLASS_NAMES),), role=Role.PROBABILITIES)
+    label = TensorSpec("label", DType.INT32, (1,), role=Role.LABEL)
+    fused = TensorSpec("fused_embedding", DType.FP32, (p.fused_dim,), role=Role.FUSED)
 
     def model(name: str, ins: tuple, outs: tuple, desc: str) -> ModelSpec:
         return ModelSpec(name, ins, outs, b, ob, desc, SERVING_DEFAULTS.get(name, BatchingSpec()))

@@ -7,6 +7,7 @@ instead of producing a broken export or config later.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from enum import Enum
 from typing import Mapping, Union
 
 from mmtriton.errors import SpecError
@@ -30,6 +31,22 @@ class Dim:
 DimLike = Union[int, Dim]
 
 
+class Role(str, Enum):
+    """What a tensor *is*, so that code asks the spec by meaning instead of by position (the
+    exporter, placeholders and batching treat lengths, masks and flags differently)."""
+
+    RAW = "raw"  # encoded bytes / text a client sends
+    FEATURES = "features"  # pixels, log-mel frames, token ids: what an encoder reads
+    LENGTH = "length"  # valid length of a padded feature axis (one int per row)
+    MASK = "mask"  # attention mask over a padded axis
+    PRESENT = "present"  # 1.0 when the modality was sent
+    ERROR = "error"  # a preprocessing step's per-request error message (empty = none)
+    EMBEDDING = "embedding"
+    PROBABILITIES = "probabilities"
+    LABEL = "label"
+    FUSED = "fused_embedding"
+
+
 @dataclass(frozen=True)
 class TensorSpec:
     """One input or output tensor, dims *without* the batch axis (Triton's convention)."""
@@ -39,6 +56,7 @@ class TensorSpec:
     dims: tuple[DimLike, ...]
     optional: bool = False  # a request may omit it (missing modality)
     ragged: bool = False  # Triton may batch requests whose dynamic dims differ; the model pads
+    role: Role = Role.FEATURES
 
     def __post_init__(self) -> None:
         if not self.name.isidentifier():
@@ -117,6 +135,19 @@ class ModelSpec:
     def output(self, name: str) -> TensorSpec:
         return _find(self.outputs, name, self.name)
 
+    def inputs_with(self, *roles: Role) -> tuple[TensorSpec, ...]:
+        return tuple(t for t in self.inputs if t.role in roles)
+
+    def outputs_with(self, *roles: Role) -> tuple[TensorSpec, ...]:
+        return tuple(t for t in self.outputs if t.role in roles)
+
+    def output_with(self, role: Role) -> TensorSpec:
+        """The one output with ``role`` (a SpecError if there is not exactly one)."""
+        return _one(self.outputs_with(role), role, self.name)
+
+    def input_with(self, role: Role) -> TensorSpec:
+        return _one(self.inputs_with(role), role, self.name)
+
     @property
     def input_names(self) -> tuple[str, ...]:
         return tuple(t.name for t in self.inputs)
@@ -153,6 +184,12 @@ class EnsembleSpec:
     steps: tuple[EnsembleStep, ...] = field(default_factory=tuple)
     # Published in config.pbtxt so clients learn names, limits and labels from the server.
     parameters: Mapping[str, str] = field(default_factory=dict)
+
+
+def _one(tensors: tuple[TensorSpec, ...], role: Role, model: str) -> TensorSpec:
+    if len(tensors) != 1:
+        raise SpecError(f"model {model!r} has {len(tensors)} tensors with role {role.value!r}, not one")
+    return tensors[0]
 
 
 def _find(tensors: tuple[TensorSpec, ...], name: str, model: str) -> TensorSpec:

@@ -39,7 +39,7 @@ def load_split(manifest: Path, pre: Preprocessor, on_progress: Callable[[int], N
     samples = read_manifest(manifest)
     folder = manifest.with_suffix("")
     size = pre.graph.preset.image.size
-    min_frames = pre.graph.audio_encoder.inputs[0].dims[0].min
+    min_frames = pre.graph.frames.min
     n_mels = pre.graph.preset.audio.n_mels
     pixels = np.zeros((len(samples), 3, size, size), dtype=np.float32)
     mels: list[np.ndarray] = []

@@ -22,7 +22,7 @@ def test_batched_ort_pipeline_reproduces_pytorch_on_heldout_samples(artifacts, g
 
     manifest = artifacts.manifest("test")
     batches = heldout_batches(graph, manifest, limit=40, batch=16)
-    assert [len(b[graph.fusion.input_names[3]]) for b in batches] == [16, 16, 8]
+    assert [len(b[graph.present("image").name]) for b in batches] == [16, 16, 8]
     ort_probs = probabilities(graph, ort_runners(graph, artifacts.onnx("demo")), batches)
     model, _, _ = load_model(artifacts.checkpoint("demo"))
     folder = manifest.with_suffix("")

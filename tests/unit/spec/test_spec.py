@@ -300,3 +300,23 @@ def test_producers_follow_the_ensemble_wiring(graph):
     assert set(graph.encoders) <= set(graph.producers(graph.fusion.name))
     assert graph.producers(graph.image_encoder.name) == (graph.image_preprocess,)
     assert graph.producers(graph.image_preprocess.name) == ()
+
+
+def test_tensors_are_found_by_role_not_by_position(graph):
+    """Callers ask the spec what a tensor is; reordering a model's inputs changes nothing for them."""
+    from mmtriton.export.onnx_export import example_inputs
+    from mmtriton.spec import MODALITIES, Role
+
+    for m in MODALITIES:
+        assert graph.present(m).role is Role.PRESENT and graph.error(m).role is Role.ERROR
+        assert graph.raw(m).name == graph.ensemble.parameters[f"input.{m}"] and graph.raw(m).role is Role.RAW
+        assert graph.embedding(m) in graph.fusion.inputs and graph.present(m) in graph.fusion.inputs
+        assert all(t.role in (Role.FEATURES, Role.LENGTH, Role.MASK) for t in graph.features(m))
+    text = graph.text_encoder
+    reordered = dataclasses.replace(text, inputs=tuple(reversed(text.inputs)))
+    assert reordered.input_with(Role.MASK) == text.input_with(Role.MASK)
+    mask = example_inputs(reordered)[text.input_with(Role.MASK).name]
+    assert (mask == 1).all(), "the exporter's traced mask is a real mask whatever the input order"
+    assert (example_inputs(graph.fusion)[graph.present("audio").name] == 1).all()
+    with pytest.raises(SpecError, match="role"):
+        graph.fusion.output_with(Role.MASK)

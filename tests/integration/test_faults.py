@@ -32,6 +32,7 @@ class Outcomes:
     sent: int = 0
     ok: int = 0
     errors: dict = field(default_factory=dict)  # error class name -> count
+    examples: dict = field(default_factory=dict)  # error class name -> its first message
     lock: threading.Lock = field(default_factory=threading.Lock)
 
     def record(self, error: BaseException | None) -> None:
@@ -41,6 +42,7 @@ class Outcomes:
             else:
                 name = type(error).__name__
                 self.errors[name] = self.errors.get(name, 0) + 1
+                self.examples.setdefault(name, str(error)[:300])
 
     @property
     def finished(self) -> int:
@@ -207,6 +209,12 @@ def test_hung_instance_surfaces_as_deadline_and_the_other_instance_keeps_serving
 
 
 def test_sigterm_under_load_drains_refuses_new_requests_and_cleans_shared_memory(server, graph):
+    """On a freshly started server: 2.51 leaves the in-flight count of a cancelled or failed
+    ensemble request stuck (earlier tests send such requests on purpose), and then SIGTERM waits
+    out the whole exit timeout instead of draining; that case is described in
+    model_repository/README.md, not judged here."""
+    server.stop()
+    server.start(timeout_s=SUPERVISED_S)
     pid = server.process.pid
     stubs = procinfo.stubs(pid)
     regions = {s.shm_region for s in stubs}
@@ -224,7 +232,7 @@ def test_sigterm_under_load_drains_refuses_new_requests_and_cleans_shared_memory
     print(f"SIGTERM: exited after {exited_after:.1f} s with status {returncode}; {out.sent} requests: {out.ok} ok, errors {out.errors}")
     try:
         assert out.finished == out.sent, "every request ended (result or error)"
-        assert set(out.errors) <= {"ServerUnavailableError"}, f"in-flight requests must complete: {out.errors}"
+        assert set(out.errors) <= {"ServerUnavailableError"}, f"in-flight requests must complete: {out.examples}"
         assert out.errors, "requests after SIGTERM are refused"
         # the stubs finish after the server (measured: up to 2 s); the server unlinks their regions
         waited = procinfo.wait_exited(stubs, timeout_s=60)

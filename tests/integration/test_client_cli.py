@@ -56,3 +56,19 @@ def test_folder_and_manifest_modes_stream_results(server, artifacts, tmp_path):
     assert out.returncode == 2  # one row is an audio file sent as an image
     lines = [json.loads(x) for x in out.stdout.splitlines()]
     assert len(lines) == len(rows) + 1 and "error" in lines[-1] and "7/7 done" in out.stderr
+
+
+@pytest.mark.parametrize("protocol", ["grpc", "http"])
+def test_the_demo_requests_go_through_the_client_cli(server, artifacts, graph, tmp_path, protocol):
+    """`make demo` sends its samples with `mmtriton-client predict --manifest` (the core never
+    imports the SDK): one row per modality subset, each answered, in order."""
+    from mmtriton.serving.demo import client_predictions, write_demo_manifest
+    from mmtriton.spec import SUBSETS
+
+    rows = write_demo_manifest(artifacts, tmp_path / "demo.jsonl")
+    url = server.cfg.grpc_url if protocol == "grpc" else server.cfg.http_url
+    predictions = client_predictions(url, protocol, tmp_path / "demo.jsonl")
+    assert [subset for _, subset in rows] == list(SUBSETS)
+    assert [p["id"] for p in predictions] == [str(i) for i in range(len(rows))]
+    for (_, subset), p in zip(rows, predictions):
+        assert set(p["modalities"]) == set(subset) and p["label"] in graph.class_names

@@ -4,6 +4,7 @@ workflow functions)."""
 
 from __future__ import annotations
 
+import importlib.metadata
 import json
 import logging
 import os
@@ -14,7 +15,9 @@ import typer
 from rich.logging import RichHandler
 
 from mmtriton import workflows as wf
-from mmtriton.console import console, model_json, print_metrics, print_parity, print_spec, progress_bars
+from mmtriton.console import (
+    console, model_json, print_engine, print_metrics, print_parity, print_spec, progress_bars,
+)
 from mmtriton.errors import MMTritonError
 from mmtriton.paths import Artifacts
 
@@ -25,19 +28,10 @@ TargetOpt = typer.Option("embedded", help="embedded (Python backend + ONNX Runti
 PrecisionOpt = typer.Option("fp16", help="fp32, fp16, or int8 (calibrated on the validation split).")
 WorkspaceOpt = typer.Option(2048, help="TensorRT workspace memory pool limit (MiB).")
 CalibrationOpt = typer.Option(16, help="INT8: calibration batches of opt batch size.")
-PLUGINS = "mmtriton.commands"
-
-
-def _add_plugins() -> None:
-    """Commands of separately installed parts, found by entry point: the benchmark harness
-    (`mmtriton-bench` in benchmarks/) adds `bench` and `soak`; the server image has neither."""
-    from importlib.metadata import entry_points
-
-    for ep in entry_points(group=PLUGINS):
-        app.command(ep.name)(ep.load())
-
-
-_add_plugins()
+# Commands of separately installed parts, found by entry point: the benchmark harness
+# (`mmtriton-bench`, benchmarks/) adds `bench` and `soak`; the server image has neither.
+for _ep in importlib.metadata.entry_points(group="mmtriton.commands"):
+    app.command(_ep.name)(_ep.load())
 
 
 @app.callback()
@@ -129,10 +123,6 @@ def repo(preset: str = PresetOpt, target: str = TargetOpt,
     console.print(f"repository ({target}): {path}")
 
 
-def _print_engine(r) -> None:
-    console.print(f"  {r.model}: {r.status}" + (f" in {r.seconds:.0f} s ({'; '.join(r.reasons)})" if r.reasons else ""))
-
-
 @app.command()
 def engines(preset: str = PresetOpt, precision: str = PrecisionOpt, workspace_mib: int = WorkspaceOpt,
             calibration_batches: int = CalibrationOpt) -> None:
@@ -141,7 +131,7 @@ def engines(preset: str = PresetOpt, precision: str = PrecisionOpt, workspace_mi
     art = Artifacts.default()
     try:
         wf.build_engines(art, preset, wf.engine_options(art, preset, precision, workspace_mib, calibration_batches),
-                         _print_engine)
+                         print_engine)
     except MMTritonError as e:
         fail(e)
 
@@ -193,7 +183,7 @@ def deploy_build(preset: str = PresetOpt, target: str = typer.Option("tensorrt",
     try:
         options = wf.engine_options(art, preset, precision, workspace_mib, calibration_batches)
         with progress_bars() as bars:
-            path = wf.deploy_build(art, preset, target, out, options, bars, _print_engine)
+            path = wf.deploy_build(art, preset, target, out, options, bars, print_engine)
     except MMTritonError as e:
         fail(e)
     console.print(f"deploy-build: {target} repository ready in {path}")

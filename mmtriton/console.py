@@ -62,3 +62,8 @@ def print_metrics(metrics: dict) -> None:
     console.print(table)
     console.print(f"fused - best single modality = {test['fused_minus_best_single'] * 100:.1f} points; "
                   f"training took {metrics['seconds']['total']:.0f} s ({metrics['epochs_run']} epochs)")
+
+
+def print_engine(r) -> None:
+    """One engine of a build: built (with why) or reused."""
+    console.print(f"  {r.model}: {r.status}" + (f" in {r.seconds:.0f} s ({'; '.join(r.reasons)})" if r.reasons else ""))

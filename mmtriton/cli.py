@@ -31,7 +31,10 @@ CalibrationOpt = typer.Option(16, help="INT8: calibration batches of opt batch s
 # Commands of separately installed parts, found by entry point: the benchmark harness
 # (`mmtriton-bench`, benchmarks/) adds `bench` and `soak`; the server image has neither.
 for _ep in importlib.metadata.entry_points(group="mmtriton.commands"):
-    app.command(_ep.name)(_ep.load())
+    try:
+        app.command(_ep.name)(_ep.load())
+    except Exception as _e:  # noqa: BLE001 - a broken plugin must not take check-engines down with it
+        logging.getLogger(__name__).warning("command %r not loaded: %s", _ep.name, _e)
 
 
 @app.callback()
@@ -191,8 +194,8 @@ def deploy_build(preset: str = PresetOpt, target: str = typer.Option("tensorrt",
 
 @app.command("apply-policy")
 def apply_policy(proposal: Path = typer.Argument(..., help="policy.json written by `mmtriton bench --full`."),
-                 to: Optional[Path] = typer.Option(None, help="Write here instead of the checkout's spec "
-                                                   "(installed package; then set MMTRITON_SERVING_DEFAULTS).")) -> None:
+                 to: Optional[Path] = typer.Option(None, help="Write here instead of the spec's file (installed "
+                                                   "package: then set MMTRITON_SERVING_DEFAULTS for repo/demo/deploy-build).")) -> None:
     """Make a tuning proposal the spec's serving defaults (and regenerate the committed configs)."""
     try:
         console.print(f"serving defaults written to {wf.apply_policy(proposal, to)}")

@@ -14,7 +14,6 @@ from typing import Iterable, Optional, Protocol, Sequence
 
 import numpy as np
 
-from mmtriton.preprocess.batching import pad_axis1
 from mmtriton.spec.graph import ModelGraph
 from mmtriton.spec.tensors import ModelSpec
 
@@ -62,6 +61,8 @@ def ort_runners(graph: ModelGraph, onnx_dir: Path, threads: int = 1,
 
 def stack(per_item: Sequence[Arrays]) -> Arrays:
     """Per-request tensors (batch 1 each, ragged lengths) as one zero-padded batch."""
+    from mmtriton.preprocess.batching import pad_axis1
+
     return {name: pad_axis1([p[name] for p in per_item]) for name in per_item[0]}
 
 

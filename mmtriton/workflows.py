@@ -153,7 +153,8 @@ def build_repository(art: Artifacts, preset: str, target: str, out: Optional[Pat
     from mmtriton.spec import get_graph
 
     tgt = _target(target)
-    dest = out or (SOURCE if tgt is Target.EMBEDDED else art.root / "repositories" / tgt.value)
+    in_checkout = tgt is Target.EMBEDDED and not _installed(SOURCE)
+    dest = out or (SOURCE if in_checkout else art.root / "repositories" / tgt.value)
     tokenizer = Path(default_text_model()) / "tokenizer.json"
     return write_repository(get_graph(preset), tgt, dest, models or art.onnx(preset), tokenizer)
 
@@ -203,20 +204,26 @@ def apply_policy(proposal: Path, to: Optional[Path] = None, preset: str = "demo"
     from mmtriton.repository.config import Target
     from mmtriton.repository.writer import SOURCE, write_configs
     from mmtriton.spec import get_graph
-    from mmtriton.spec.serving import PACKAGED_DEFAULTS, load_serving_defaults, save_serving_defaults
+    from mmtriton.spec.serving import DEFAULTS_PATH, PACKAGED_DEFAULTS, load_serving_defaults, save_serving_defaults
 
     policy = load_serving_defaults(proposal)
     graph = get_graph(preset).with_batching(policy)  # unknown model names are refused here
-    target = to or PACKAGED_DEFAULTS
-    if {"site-packages", "dist-packages"} & set(target.resolve().parts):
+    target = (to or DEFAULTS_PATH).resolve()
+    if _installed(target):
         raise WorkflowError(f"{target} is inside an installed package; use --to FILE and set "
-                            "MMTRITON_SERVING_DEFAULTS=FILE for the servers you start")
+                            "MMTRITON_SERVING_DEFAULTS=FILE for the commands that write repositories "
+                            "(repo, demo, deploy-build)")
     evidence = json.loads(proposal.read_text()).get("evidence", str(proposal))
     save_serving_defaults(policy, f"{evidence}; applied from {proposal}", target)
-    if to is None and SOURCE.is_dir():
+    if target == PACKAGED_DEFAULTS.resolve() and SOURCE.is_dir():  # the committed configs follow the spec file
         write_configs(graph, Target.EMBEDDED, SOURCE)
         log.info("regenerated the embedded configs in %s", SOURCE)
     return target
+
+
+def _installed(path: Path) -> bool:
+    """Inside site-packages: never ours to write (a wheel install, not a source checkout)."""
+    return bool({"site-packages", "dist-packages"} & set(path.resolve().parts))
 
 
 def deploy_build(art: Artifacts, preset: str, target: str, out: Path, options: Optional["BuildOptions"] = None,

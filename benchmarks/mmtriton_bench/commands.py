@@ -24,7 +24,7 @@ def _fail(error: MMTritonError) -> None:
 
 def bench(preset: str = PresetOpt,
           full: bool = typer.Option(False, "--full", help="Every model, c=1..32, tuning sweep (about 40 min on 2 cores)."),
-          name: Optional[str] = typer.Option(None, help="Report name: benchmarks/results/<name>.md (default quick/full)."),
+          name: Optional[str] = typer.Option(None, help="Report name: <out>/<name>.md (default quick/full)."),
           url: Optional[str] = typer.Option(None, help="Measure a running server (gRPC host:port) instead of starting one."),
           http_url: Optional[str] = typer.Option(None, help="Its HTTP host:port (required with --url)."),
           out: Optional[Path] = typer.Option(None, help="Where reports go (default <artifacts>/reports; "

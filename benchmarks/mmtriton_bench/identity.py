@@ -1,7 +1,8 @@
 """What a benchmark report says it measured, read from the server and the machine rather than
 assumed: the server's name and version from its own ``/v2`` metadata, the device from
-``nvidia-smi`` where one is present, otherwise the CPU. A GPU run published by the compose
-``bench`` service must not carry the embedded CPU server's label."""
+the server's own model configs (TensorRT plans or GPU instances), named by ``nvidia-smi`` where
+this machine sees it. A GPU run published by the compose ``bench`` service must not carry the
+embedded CPU server's label, nor a CPU run the label of a GPU that merely sits in the machine."""
 
 from __future__ import annotations
 
@@ -12,6 +13,7 @@ import urllib.error
 import urllib.request
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Sequence
 
 log = logging.getLogger(__name__)
 
@@ -45,20 +47,40 @@ def cpu_label() -> str:
     return f"CPU: {model}, {os.cpu_count()} cores"
 
 
-def device_label() -> tuple[str, bool]:
-    """(label, is_gpu): the GPUs nvidia-smi lists, else the CPU."""
+def nvidia_gpus() -> list[str]:
+    """GPU names nvidia-smi lists on this machine (empty without one)."""
     from mmtriton.engine.device import query_gpus
     from mmtriton.errors import EngineError
 
     try:
-        gpus = query_gpus()
+        return [f"{name} (compute {cap})" for name, cap in query_gpus()]
     except EngineError:
-        gpus = []
-    if not gpus:
-        return cpu_label(), False
-    return ", ".join(f"{name} (compute {cap})" for name, cap in gpus), True
+        return []
 
 
-def identify(http_url: str) -> Identity:
-    device, gpu = device_label()
-    return Identity(server_version(http_url), device, gpu)
+def server_runs_on_gpu(http_url: str, models: Sequence[str]) -> bool:
+    """Whether the measured server runs ``models`` on a GPU, from their own configs (``GET
+    /v2/models/<m>/config`` is open on restricted servers too): a TensorRT plan or a
+    ``KIND_GPU`` instance group. The benchmark machine's own GPUs say nothing about that."""
+    for model in models:
+        try:
+            with urllib.request.urlopen(f"http://{http_url}/v2/models/{model}/config", timeout=10) as r:
+                cfg = json.load(r)
+        except (urllib.error.URLError, OSError, ValueError) as e:
+            log.warning("config of %s unavailable at %s: %s", model, http_url, e)
+            continue
+        if cfg.get("platform") == "tensorrt_plan" or any(g.get("kind") == "KIND_GPU"
+                                                         for g in cfg.get("instance_group", [])):
+            return True
+    return False
+
+
+def identify(http_url: str, models: Sequence[str]) -> Identity:
+    """The server's version; a GPU label when the server runs ``models`` on a GPU (named by
+    nvidia-smi where this machine sees it), otherwise this machine's CPU when the server is
+    local, or a remote CPU server."""
+    if server_runs_on_gpu(http_url, models):
+        return Identity(server_version(http_url), ", ".join(nvidia_gpus()) or "GPU (not visible from the "
+                        "benchmark container: nvidia-smi absent)", True)
+    local = http_url.split(":")[0] in ("127.0.0.1", "localhost", "::1")
+    return Identity(server_version(http_url), cpu_label() if local else f"CPU server at {http_url}", False)

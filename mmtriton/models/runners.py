@@ -35,10 +35,12 @@ class TorchRunner:
     """One exported model in PyTorch eager mode."""
 
     def __init__(self, module: nn.Module, spec: ModelSpec) -> None:
-        self.module, self.spec = module, spec
+        self.module, self.spec = module.eval(), spec
 
     def __call__(self, feeds: Arrays) -> Arrays:
-        return dict(zip(self.spec.output_names, torch_outputs(self.module, self.spec, feeds)))
+        with torch.no_grad():
+            out = self.module(*[torch.from_numpy(feeds[n]) for n in self.spec.input_names])
+        return dict(zip(self.spec.output_names, (t.numpy() for t in (out if isinstance(out, tuple) else (out,)))))
 
 
 def torch_runners(model: MultimodalModel, graph: ModelGraph) -> dict[str, TorchRunner]:

@@ -4,6 +4,7 @@ stop."""
 
 from __future__ import annotations
 
+import importlib.util
 import json
 import subprocess
 import sys
@@ -50,11 +51,14 @@ def write_demo_manifest(art: Artifacts, out: Path) -> list[tuple[Sample, tuple[s
 def client_predictions(url: str, protocol: str, manifest: Path) -> list[dict]:
     """Every manifest row through ``mmtriton-client predict --manifest --json``: the SDK exactly as
     a user runs it, in its own process (the core package never imports the SDK)."""
+    if importlib.util.find_spec("mmtriton_client") is None:
+        raise ServerError("the client SDK is not installed: `pip install ./client` (make setup does)")
     cmd = [sys.executable, "-m", "mmtriton_client.cli", "predict", "--url", url, "--protocol", protocol,
            "--manifest", str(manifest), "--json", "--concurrency", "1"]
-    proc = subprocess.run(cmd, capture_output=True, text=True, timeout=300)
-    if "No module named" in proc.stderr:
-        raise ServerError("the client SDK is not installed: `pip install ./client` (make setup does)")
+    try:
+        proc = subprocess.run(cmd, capture_output=True, text=True, timeout=300)
+    except subprocess.TimeoutExpired as e:
+        raise ServerError(f"{protocol} requests did not finish within {e.timeout:.0f} s") from e
     lines = [json.loads(line) for line in proc.stdout.splitlines() if line.startswith("{")]
     failed = [r for r in lines if "error" in r]
     if proc.returncode != 0 or failed:

@@ -18,7 +18,9 @@ from mmtriton.spec.tensors import BatchingSpec
 
 DEFAULTS_ENV = "MMTRITON_SERVING_DEFAULTS"
 PACKAGED_DEFAULTS = Path(__file__).with_name("serving_defaults.json")
-DEFAULTS_PATH = Path(os.environ.get(DEFAULTS_ENV) or PACKAGED_DEFAULTS)
+# Read when the spec is imported (every config the generator writes follows it): a user's file
+# after `mmtriton apply-policy --to FILE` on an installed package.
+DEFAULTS_PATH = Path(os.environ.get(DEFAULTS_ENV) or PACKAGED_DEFAULTS).expanduser().resolve()
 # Per-target overrides: the CPU-tuned defaults do not carry over to a GPU (engines want batches).
 TARGET_PATHS = {"tensorrt": Path(__file__).with_name("serving_tensorrt.json")}
 _FIELDS = {f.name for f in dataclasses.fields(BatchingSpec)}
@@ -44,7 +46,8 @@ def load_serving_defaults(path: Path = DEFAULTS_PATH) -> dict[str, BatchingSpec]
     try:
         raw = json.loads(path.read_text())
     except (OSError, json.JSONDecodeError) as e:
-        raise SpecError(f"cannot read serving defaults {path}: {e}") from e
+        hint = f" (named by ${DEFAULTS_ENV})" if path != PACKAGED_DEFAULTS else ""
+        raise SpecError(f"cannot read serving defaults {path}{hint}: {e}") from e
     return {name: batching_from_dict(v) for name, v in raw["models"].items()}
 
 

@@ -31,7 +31,7 @@ class BenchPlan:
     triton_only: bool = False  # only perf_analyzer + SDK sweeps of the server (no baselines)
     url: Optional[str] = None  # external server (gRPC host:port); None: start the embedded one
     http_url: Optional[str] = None
-    out_dir: Path = Path("benchmarks/results")
+    out_dir: Path = Path("artifacts/reports")  # `mmtriton bench` passes <artifacts>/reports or --out
 
     @property
     def external(self) -> bool:

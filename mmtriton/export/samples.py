@@ -12,6 +12,7 @@ from typing import Iterator
 import numpy as np
 
 from mmtriton.data.generate import read_manifest
+from mmtriton.data.payloads import payload
 from mmtriton.preprocess import Preprocessor, pad_frames
 from mmtriton.preprocess.audio import LOG_FLOOR
 from mmtriton.spec.graph import ModelGraph
@@ -26,12 +27,12 @@ class RealInputs:
     """Preprocessed images, log-mels and captions from one split, reused for every model."""
 
     def __init__(self, graph: ModelGraph, manifest: Path, pre: Preprocessor, limit: int = 64) -> None:
-        rows = read_manifest(manifest)
         folder = manifest.with_suffix("")
+        data = [payload(folder, r) for r in read_manifest(manifest)]
         self.graph, self.pre = graph, pre
-        self.images = [pre.image((folder / r.image).read_bytes()) for r in rows if r.image][:limit]
-        self.mels = [pre.audio((folder / r.audio).read_bytes()) for r in rows if r.audio][:limit]
-        self.texts = [r.text for r in rows if r.text][:limit]
+        self.images = [pre.image(d["image"]) for d in data if d["image"] is not None][:limit]
+        self.mels = [pre.audio(d["audio"]) for d in data if d["audio"] is not None][:limit]
+        self.texts = [d["text"] for d in data if d["text"]][:limit]
 
     def _take(self, items: list, n: int) -> list:
         return [items[i % len(items)] for i in range(n)]

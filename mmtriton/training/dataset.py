@@ -12,6 +12,7 @@ from typing import Callable, Optional
 import numpy as np
 
 from mmtriton.data.generate import Sample, read_manifest
+from mmtriton.data.payloads import payload
 from mmtriton.preprocess import Preprocessor
 
 
@@ -30,10 +31,6 @@ class SplitArrays:
         return int(self.labels.shape[0])
 
 
-def read_bytes(folder: Path, name: Optional[str]) -> Optional[bytes]:
-    return None if name is None else (folder / name).read_bytes()
-
-
 def load_split(manifest: Path, pre: Preprocessor, on_progress: Callable[[int], None] | None = None) -> SplitArrays:
     """Decode every file of ``manifest`` exactly as the server would."""
     samples = read_manifest(manifest)
@@ -44,10 +41,10 @@ def load_split(manifest: Path, pre: Preprocessor, on_progress: Callable[[int], N
     pixels = np.zeros((len(samples), 3, size, size), dtype=np.float32)
     mels: list[np.ndarray] = []
     for i, s in enumerate(samples):
-        image, audio = read_bytes(folder, s.image), read_bytes(folder, s.audio)
-        if image is not None:
-            pixels[i] = pre.image(image)
-        mels.append(pre.audio(audio) if audio is not None else np.zeros((min_frames, n_mels), np.float32))
+        data = payload(folder, s, ("image", "audio"))  # the caption is tokenised per batch later
+        if data["image"] is not None:
+            pixels[i] = pre.image(data["image"])
+        mels.append(pre.audio(data["audio"]) if data["audio"] is not None else np.zeros((min_frames, n_mels), np.float32))
         if on_progress and i % 100 == 99:
             on_progress(100)
     presence = np.asarray([[s.image is not None, s.audio is not None, s.text is not None] for s in samples], np.float32)

@@ -26,6 +26,9 @@ class EmbeddedServer:
         self.process: Optional[subprocess.Popen] = None
         self._log: Optional[IO[bytes]] = None
         self.stream_log = False
+        # Every stub seen once the server was ready: a stub killed later is no longer listed
+        # under the server, but its /dev/shm region must still be removed at stop.
+        self._stubs: list[procinfo.Stub] = []
 
     def start(self, timeout_s: float = 120.0, stream_log: bool = False) -> "EmbeddedServer":
         cfg = self.cfg
@@ -46,6 +49,7 @@ class EmbeddedServer:
         self.process = subprocess.Popen(command(cfg, backends), env=server_env(bundle, cfg.work_dir),
                                         stdout=out, stderr=subprocess.STDOUT if out else None, start_new_session=True)
         self.wait_ready(timeout_s)
+        self._stubs = procinfo.stubs(self.process.pid)
         return self
 
     @property
@@ -85,9 +89,10 @@ class EmbeddedServer:
         proc, self.process = self.process, None
         if proc is None:
             return None
-        stubs = []
+        stubs, self._stubs = self._stubs, []
         if proc.poll() is None:
-            stubs = procinfo.stubs(proc.pid)
+            live = procinfo.stubs(proc.pid)
+            stubs += [s for s in live if s.pid not in {k.pid for k in stubs}]
             proc.send_signal(signal.SIGTERM)
             try:
                 proc.wait(grace_s)

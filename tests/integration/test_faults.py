@@ -176,6 +176,7 @@ def test_killed_stub_is_restarted_by_the_deep_probe_and_no_request_is_lost(serve
     print(f"stub kill: restart took {restart.seconds:.1f} s, serving again {recovered:.1f} s after the kill; "
           f"{out.sent} requests: {out.ok} ok, errors {out.errors}")
     assert restart.seconds > 0, "the restart failed"
+    assert victim.shm_region not in procinfo.shm_regions(), "the killed stub's /dev/shm region was removed"
     assert "stub" in restart.reason.lower(), f"restarted for another reason: {restart.reason}"
     assert out.finished == out.sent, f"lost requests: sent {out.sent}, finished {out.finished}"
     assert set(out.errors) <= {"InferenceError", "ServerUnavailableError", "DeadlineExceededError"}, out.errors

@@ -13,12 +13,23 @@ import torch
 from torch import nn
 
 from mmtriton.models.multimodal import MultimodalModel
+from mmtriton.spec.modality import MODALITIES
+from mmtriton.spec.modality import SUBSETS as SPEC_SUBSETS
 from mmtriton.training.features import CachedSplit
 
 log = logging.getLogger(__name__)
 
-# The seven non-empty subsets of (image, audio, text) that modality dropout samples from.
-SUBSETS = torch.tensor([[i >> 2 & 1, i >> 1 & 1, i & 1] for i in range(1, 8)], dtype=torch.float32)
+
+def _presence_patterns() -> torch.Tensor:
+    """The spec's modality subsets as presence rows (image, audio, text), in the order the
+    reference model was trained with (ascending as binary numbers: the random draw depends on it)."""
+    rows = sorted(([int(m in subset) for m in MODALITIES] for subset in SPEC_SUBSETS),
+                  key=lambda r: int("".join(map(str, r)), 2))
+    return torch.tensor(rows, dtype=torch.float32)
+
+
+# The non-empty modality subsets that modality dropout samples from.
+SUBSETS = _presence_patterns()
 
 
 @dataclass(frozen=True)

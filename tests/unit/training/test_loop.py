@@ -58,3 +58,16 @@ def test_early_stopping_keeps_the_best_epoch(untrained_model, cached):
 def test_sgd_is_selectable(untrained_model):
     assert isinstance(make_optimizer(untrained_model, TrainConfig(optimizer="sgd")), torch.optim.SGD)
     assert isinstance(make_optimizer(untrained_model, TrainConfig()), torch.optim.Adam)
+
+
+def test_modality_dropout_draws_from_the_spec_subsets_in_the_trained_order():
+    """Derived from the spec, yet row for row the binary enumeration the reference model was
+    trained with (the random draw indexes these rows, so their order is part of training)."""
+    import torch
+
+    from mmtriton.spec import MODALITIES, SUBSETS as SPEC_SUBSETS
+    from mmtriton.training.loop import SUBSETS
+
+    trained_with = [[i >> 2 & 1, i >> 1 & 1, i & 1] for i in range(1, 8)]
+    assert torch.equal(SUBSETS, torch.tensor(trained_with, dtype=torch.float32))
+    assert {tuple(m for m, on in zip(MODALITIES, row) if on) for row in SUBSETS.int().tolist()} == set(SPEC_SUBSETS)

@@ -34,6 +34,10 @@ class Artifacts:
     def onnx(self, preset: str) -> Path:
         return self.run(preset) / "onnx"
 
+    def engines(self, preset: str) -> Path:
+        """TensorRT engines, one folder per precision, and the shared timing cache."""
+        return self.run(preset) / "engines"
+
     @property
     def triton(self) -> Path:
         """The embedded server's working folder (logs, the generated admin key)."""

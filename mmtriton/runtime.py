@@ -49,14 +49,9 @@ class OrtRunner:
         return dict(zip(self.spec.output_names, outs))
 
 
-def chain(graph: ModelGraph) -> tuple[ModelSpec, ...]:
-    """The tensor models in execution order: the encoders, then the fusion model."""
-    return graph.encoders + (graph.fusion,)
-
-
 def ort_runners(graph: ModelGraph, onnx_dir: Path, threads: int = 1,
                 models: Optional[Iterable[ModelSpec]] = None) -> dict[str, Runner]:
-    return {m.name: OrtRunner(m, onnx_dir / f"{m.name}.onnx", threads) for m in (models or chain(graph))}
+    return {m.name: OrtRunner(m, onnx_dir / f"{m.name}.onnx", threads) for m in (models or graph.exported)}
 
 
 def stack(per_item: Sequence[Arrays]) -> Arrays:
@@ -71,7 +66,7 @@ def run_graph(graph: ModelGraph, runners: dict[str, Runner], tensors: Arrays,
     """``tensors`` (the tensor ensemble's inputs) plus the outputs of every model in ``models``
     (default: encoders then fusion), each fed by name from what came before."""
     out = dict(tensors)
-    for m in models or chain(graph):
+    for m in models or graph.exported:
         out.update(runners[m.name]({n: out[n] for n in m.input_names}))
     return out
 

@@ -153,8 +153,7 @@ def build_repository(art: Artifacts, preset: str, target: str, out: Optional[Pat
     from mmtriton.spec import get_graph
 
     tgt = _target(target)
-    in_checkout = tgt is Target.EMBEDDED and not _installed(SOURCE)
-    dest = out or (SOURCE if in_checkout else art.root / "repositories" / tgt.value)
+    dest = out or (SOURCE if tgt is Target.EMBEDDED and _in_checkout() else art.root / "repositories" / tgt.value)
     tokenizer = Path(default_text_model()) / "tokenizer.json"
     return write_repository(get_graph(preset), tgt, dest, models or art.onnx(preset), tokenizer)
 
@@ -177,7 +176,7 @@ def engine_options(art: Artifacts, preset: str, precision: str = "fp16", workspa
         prec = Precision(precision)
     except ValueError:
         raise WorkflowError(f"precision must be one of {[p.value for p in Precision]}, not {precision!r}") from None
-    return BuildOptions(prec, workspace_mib, calibration_batches, art.run(preset) / "engines" / "timing.cache")
+    return BuildOptions(prec, workspace_mib, calibration_batches, art.engines(preset) / "timing.cache")
 
 
 def build_engines(art: Artifacts, preset: str, options: "BuildOptions",
@@ -188,7 +187,7 @@ def build_engines(art: Artifacts, preset: str, options: "BuildOptions",
     from mmtriton.spec import get_graph
 
     device = current_device()
-    out = art.run(preset) / "engines" / options.precision.value
+    out = art.engines(preset) / options.precision.value
     log.info("engines: %s (compute %s), TensorRT %s, %s -> %s", device.gpu_name, device.compute_capability,
              device.tensorrt_version, options.precision.value, out)
     build(get_graph(preset), art.onnx(preset), out, options, device, art.manifest("val"), on_model=on_model)
@@ -215,7 +214,7 @@ def apply_policy(proposal: Path, to: Optional[Path] = None, preset: str = "demo"
                             "(repo, demo, deploy-build)")
     evidence = json.loads(proposal.read_text()).get("evidence", str(proposal))
     save_serving_defaults(policy, f"{evidence}; applied from {proposal}", target)
-    if target == PACKAGED_DEFAULTS.resolve() and SOURCE.is_dir():  # the committed configs follow the spec file
+    if target == PACKAGED_DEFAULTS.resolve() and _in_checkout():  # the committed configs follow the spec file
         write_configs(graph, Target.EMBEDDED, SOURCE)
         log.info("regenerated the embedded configs in %s", SOURCE)
     return target
@@ -224,6 +223,13 @@ def apply_policy(proposal: Path, to: Optional[Path] = None, preset: str = "demo"
 def _installed(path: Path) -> bool:
     """Inside site-packages: never ours to write (a wheel install, not a source checkout)."""
     return bool({"site-packages", "dist-packages"} & set(path.resolve().parts))
+
+
+def _in_checkout() -> bool:
+    """Whether the committed embedded repository is there to write (a source checkout)."""
+    from mmtriton.repository.writer import SOURCE
+
+    return SOURCE.is_dir() and not _installed(SOURCE)
 
 
 def deploy_build(art: Artifacts, preset: str, target: str, out: Path, options: Optional["BuildOptions"] = None,

@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 import logging
 import os
+import platform
 import urllib.error
 import urllib.request
 from dataclasses import dataclass
@@ -40,11 +41,16 @@ def server_version(http_url: str) -> str:
     return f"{meta.get('name', 'unknown')} {meta.get('version', '?')}"
 
 
-def cpu_label() -> str:
+def cpu_model() -> str:
+    """This machine's CPU model name (``/proc/cpuinfo``, else what the platform reports)."""
     info = Path("/proc/cpuinfo")
     model = next((line.split(":", 1)[1].strip() for line in info.read_text().splitlines()
-                  if line.startswith("model name")), "unknown CPU") if info.exists() else "unknown CPU"
-    return f"CPU: {model}, {os.cpu_count()} cores"
+                  if line.startswith("model name")), None) if info.exists() else None
+    return model or platform.processor() or "unknown CPU"
+
+
+def cpu_label() -> str:
+    return f"CPU: {cpu_model()}, {os.cpu_count()} cores"
 
 
 def nvidia_gpus() -> list[str]:

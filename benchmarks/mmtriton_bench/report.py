@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any, Sequence
 
 from mmtriton_bench.goals import Goal, batching_gain, evaluate
+from mmtriton_bench.identity import cpu_model
 from mmtriton_bench.markdown import table
 
 PACKAGES = ("tritonclient", "nvidia-pytriton", "onnxruntime", "torch", "numpy", "pillow", "soxr", "librosa",
@@ -21,12 +22,10 @@ PACKAGES = ("tritonclient", "nvidia-pytriton", "onnxruntime", "torch", "numpy", 
 
 def machine(identity: Any = None) -> dict[str, str]:
     """The machine the report was made on; the server and device as ``identity`` read them."""
-    cpu = next((line.split(":", 1)[1].strip() for line in Path("/proc/cpuinfo").read_text().splitlines()
-                if line.startswith("model name")), platform.processor()) if Path("/proc/cpuinfo").exists() else "?"
     mem = next((int(line.split()[1]) for line in Path("/proc/meminfo").read_text().splitlines()
                 if line.startswith("MemTotal")), 0) if Path("/proc/meminfo").exists() else 0
     commit = subprocess.run(["git", "rev-parse", "--short", "HEAD"], capture_output=True, text=True).stdout.strip()
-    return {"cpu": cpu, "cores": str(os.cpu_count()), "memory": f"{mem / 2**20:.0f} GiB", "os": platform.platform(),
+    return {"cpu": cpu_model(), "cores": str(os.cpu_count()), "memory": f"{mem / 2**20:.0f} GiB", "os": platform.platform(),
             "python": platform.python_version(), "server": identity.server if identity else "not measured",
             "device": identity.device if identity else "-",
             "commit": commit or "?", "date": dt.datetime.now(dt.timezone.utc).strftime("%Y-%m-%d %H:%M UTC")}

@@ -112,7 +112,7 @@ def triton_main(plan: BenchPlan, art: Artifacts, graph: ModelGraph, data: dict, 
     onnx_dir, work = art.onnx(plan.preset), art.root / "bench" / plan.name
 
     def measure(grpc_url: str, http_url: str) -> None:
-        res.identity = identify(http_url, [m.name for m in graph.encoders + (graph.fusion,)])
+        res.identity = identify(http_url, [m.name for m in graph.exported])
         res.perf = perf_sweep(plan, graph, grpc_url, http_url, data, work, tr, models_to_measure(plan, graph),
                               plan.protocols)
         tr.stage("SDK load generator (gRPC)", 1)
@@ -225,7 +225,7 @@ def run_triton_only(plan: BenchPlan, graph: ModelGraph, data: dict, items: list,
     if not plan.external:
         raise BenchError("--triton-only measures a running server: pass --url HOST:PORT")
     check_reachable(plan.http_url, graph.ensemble.name)
-    res.identity = identify(plan.http_url, [m.name for m in graph.encoders + (graph.fusion,)])
+    res.identity = identify(plan.http_url, [m.name for m in graph.exported])
     res.perf = perf_sweep(plan, graph, plan.url, plan.http_url, data, work, tr, models_to_measure(plan, graph),
                           plan.protocols)
     tr.stage("SDK load generator (gRPC)", 1)

@@ -21,7 +21,7 @@ def flip_batching(graph: ModelGraph) -> tuple[dict[str, BatchingSpec], bool]:
     model_repository/README.md). Instances are unchanged. Returns (policy, batches)."""
     import dataclasses
 
-    batchable = graph.encoders + (graph.fusion,)
+    batchable = graph.exported
     batches = not any(m.batching.dynamic for m in batchable)
     if batches:
         return {m.name: dataclasses.replace(m.batching, dynamic=True) for m in batchable}, True

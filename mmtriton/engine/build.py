@@ -87,7 +87,7 @@ def build_engines(graph: ModelGraph, onnx_dir: Path, out: Path, options: BuildOp
                   on_model: Optional[Callable[[EngineResult], None]] = None) -> list[EngineResult]:
     """Build or reuse the engine of every encoder and the fusion model."""
     results = []
-    for spec in graph.encoders + (graph.fusion,):
+    for spec in graph.exported:
         onnx_path = onnx_dir / f"{spec.name}.onnx"
         expected = expected_manifest(spec, graph.preset.name, onnx_path, options, device)
         reasons = rebuild_reasons(expected, out)

@@ -14,7 +14,7 @@ from typing import Mapping
 
 import numpy as np
 
-from mmtriton.runtime import Runner, chain, probabilities, stack
+from mmtriton.runtime import Runner, probabilities, stack
 from mmtriton.spec.graph import ModelGraph
 from mmtriton.spec.modality import MODALITIES
 
@@ -29,7 +29,7 @@ class EndToEnd:
 def trt_runners(graph: ModelGraph, engine_dir: Path) -> dict[str, Runner]:
     from mmtriton.engine.runner import TrtRunner
 
-    return {m.name: TrtRunner(engine_dir / f"{m.name}.plan") for m in chain(graph)}
+    return {m.name: TrtRunner(engine_dir / f"{m.name}.plan") for m in graph.exported}
 
 
 def model_diffs(graph: ModelGraph, manifest: Path, ref: Mapping[str, Runner], test: Mapping[str, Runner]) -> dict[str, float]:

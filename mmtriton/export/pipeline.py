@@ -63,7 +63,7 @@ def _prove(plan: Plan, onnx_dir: Path, export: bool, on_model: Callable[[str], N
 
 def signature(graph: ModelGraph) -> dict:
     """Names the exported graphs were built with; a change means the files must be re-exported."""
-    return {m.name: [list(m.input_names), list(m.output_names)] for m in graph.encoders + (graph.fusion,)}
+    return {m.name: [list(m.input_names), list(m.output_names)] for m in graph.exported}
 
 
 def export_all(model: MultimodalModel, graph: ModelGraph, manifest: Path, out_dir: Path,

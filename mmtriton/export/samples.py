@@ -61,7 +61,7 @@ class RealInputs:
 
     def text_cases(self) -> Iterator[Case]:
         spec = self.graph.text_encoder
-        names = (spec.input_with(Role.FEATURES).name, spec.input_with(Role.MASK).name)  # the tokenizer's order
+        names = tuple(t.name for t in self.graph.token_inputs)
         for b in BATCHES + (spec.max_batch_size,):
             yield f"batch{b}", dict(zip(names, self.pre.text(self._take(self.texts, b))))
         ids, mask = self.pre.text(self._take(self.texts, 3))

@@ -19,33 +19,33 @@ Arrays = dict[str, np.ndarray]
 
 
 def serving_modules(model: MultimodalModel, graph: ModelGraph) -> dict[str, nn.Module]:
-    """The nn.Module that each exported spec model runs, keyed by model name."""
-    return {graph.image_encoder.name: model.image, graph.audio_encoder.name: model.audio,
+    """The nn.Module that each exported spec model runs, keyed by model name, in eval mode
+    (they are only ever run for inference: export, parity, the offline reference)."""
+    mods = {graph.image_encoder.name: model.image, graph.audio_encoder.name: model.audio,
             graph.text_encoder.name: model.text, graph.fusion.name: FusionServing(model.fusion)}
+    return {name: m.eval() for name, m in mods.items()}
 
 
 def torch_outputs(module: nn.Module, spec: ModelSpec, inputs: Arrays) -> list[np.ndarray]:
-    """``module`` in eval mode on numpy inputs, outputs in the spec's order (no autograd)."""
+    """``module`` on numpy inputs, outputs in the spec's order (no autograd)."""
     with torch.no_grad():
-        out = module.eval()(*[torch.from_numpy(inputs[n]) for n in spec.input_names])
+        out = module(*[torch.from_numpy(inputs[n]) for n in spec.input_names])
     return [t.numpy() for t in (out if isinstance(out, tuple) else (out,))]
 
 
 class TorchRunner:
-    """One exported model in PyTorch eager mode."""
+    """One exported model in PyTorch eager mode (a module from ``serving_modules``)."""
 
     def __init__(self, module: nn.Module, spec: ModelSpec) -> None:
-        self.module, self.spec = module.eval(), spec
+        self.module, self.spec = module, spec
 
     def __call__(self, feeds: Arrays) -> Arrays:
-        with torch.no_grad():
-            out = self.module(*[torch.from_numpy(feeds[n]) for n in self.spec.input_names])
-        return dict(zip(self.spec.output_names, (t.numpy() for t in (out if isinstance(out, tuple) else (out,)))))
+        return dict(zip(self.spec.output_names, torch_outputs(self.module, self.spec, feeds)))
 
 
 def torch_runners(model: MultimodalModel, graph: ModelGraph) -> dict[str, TorchRunner]:
     mods = serving_modules(model, graph)
-    return {m.name: TorchRunner(mods[m.name], m) for m in graph.encoders + (graph.fusion,)}
+    return {m.name: TorchRunner(mods[m.name], m) for m in graph.exported}
 
 
 def eager_probabilities(model: MultimodalModel, pre: Any, image: Optional[bytes], audio: Optional[bytes],

@@ -13,7 +13,6 @@ from mmtriton.preprocess.audio import LogMel, decode_audio, pad_frames, preproce
 from mmtriton.preprocess.image import preprocess_image, preprocess_images
 from mmtriton.preprocess.text import TextLike, TextTokenizer, check_text
 from mmtriton.spec.graph import ModelGraph
-from mmtriton.spec.tensors import Role
 
 
 class Preprocessor:
@@ -24,7 +23,7 @@ class Preprocessor:
 
         self.graph = graph
         preset = graph.preset
-        ids, mask = (graph.text_encoder.input_with(r) for r in (Role.FEATURES, Role.MASK))
+        ids, mask = graph.token_inputs
         self.log_mel = LogMel(preset.audio)
         self.tokenizer = TextTokenizer(text_model or default_text_model(), preset.text, ids.dtype, mask.dtype)
 

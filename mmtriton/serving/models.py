@@ -8,6 +8,7 @@ request's batch size.
 from __future__ import annotations
 
 import logging
+from functools import cached_property
 from typing import Any
 
 import numpy as np
@@ -32,9 +33,10 @@ class _Preprocess(BaseModel):
     modality = ""
     reject_cancelled = False
 
-    @property
+    @cached_property
     def own(self) -> str:
-        """The ensemble input this step decodes (the other raw inputs only give the batch size)."""
+        """The ensemble input this step decodes (the other raw inputs only give the batch size);
+        looked up once, not on every request."""
         return self.graph.raw(self.modality).name
 
     def batch_size(self, request: Any) -> int:
@@ -114,7 +116,7 @@ class TextPreprocess(_Preprocess):
     modality = "text"
 
     def setup(self) -> None:
-        ids, mask = (self.graph.text_encoder.input_with(r) for r in (Role.FEATURES, Role.MASK))
+        ids, mask = self.graph.token_inputs
         self.tokenizer = TextTokenizer(self.version_dir / "tokenizer.json", self.graph.preset.text, ids.dtype, mask.dtype)
 
     def decode(self, data: bytes) -> str:

@@ -61,6 +61,11 @@ class ModelGraph:
     def encoders(self) -> tuple[ModelSpec, ...]:
         return (self.image_encoder, self.audio_encoder, self.text_encoder)
 
+    @property
+    def exported(self) -> tuple[ModelSpec, ...]:
+        """The models exported to ONNX / built as engines, in execution order: encoders, fusion."""
+        return self.encoders + (self.fusion,)
+
     def preprocess(self, modality: str) -> ModelSpec:
         return {"image": self.image_preprocess, "audio": self.audio_preprocess, "text": self.text_preprocess}[modality]
 
@@ -89,10 +94,6 @@ class ModelGraph:
         return self.fusion.output_with(Role.PROBABILITIES)
 
     @property
-    def fused_embedding(self) -> TensorSpec:
-        return self.fusion.output_with(Role.FUSED)
-
-    @property
     def label(self) -> TensorSpec:
         return self.postprocess.output_with(Role.LABEL)
 
@@ -102,9 +103,9 @@ class ModelGraph:
         return next(d for d in self.audio_encoder.input_with(Role.FEATURES).dims if isinstance(d, Dim))
 
     @property
-    def tokens(self) -> Dim:
-        """The token axis of the text encoder."""
-        return next(d for d in self.text_encoder.input_with(Role.FEATURES).dims if isinstance(d, Dim))
+    def token_inputs(self) -> tuple[TensorSpec, TensorSpec]:
+        """(token ids, attention mask): the text encoder's inputs in the tokenizer's order."""
+        return self.text_encoder.input_with(Role.FEATURES), self.text_encoder.input_with(Role.MASK)
 
     def with_batching(self, overrides: dict[str, BatchingSpec]) -> "ModelGraph":
         """The same graph with other serving policies (tuning sweeps, the no-batching baseline)."""

@@ -43,7 +43,7 @@ def repository(artifacts, switches, tmp_path_factory):
 
     graph = get_graph("demo")
     overrides = {m.name: dataclasses.replace(m.batching, dynamic=True, queue_timeout_us=SESSION_QUEUE_TIMEOUT_US)
-                 for m in graph.encoders + (graph.fusion,)}
+                 for m in graph.exported}
     overrides[graph.text_preprocess.name] = dataclasses.replace(graph.text_preprocess.batching, instances=2)
     tokenizer = Path(default_text_model()) / "tokenizer.json"
     repo = write_repository(graph.with_batching(overrides), Target.EMBEDDED, tmp_path_factory.mktemp("repo"),

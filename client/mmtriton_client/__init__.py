@@ -11,10 +11,10 @@ from mmtriton_client.errors import (
     ClientError, DeadlineExceededError, InferenceError, InvalidInputError, ServerUnavailableError,
 )
 from mmtriton_client.sync import Client
-from mmtriton_client.types import BatchItem, Prediction
+from mmtriton_client.types import BatchItem, Classification, Prediction
 
 __version__ = "0.1.0"
 __all__ = [
     "AsyncClient", "BatchItem", "Client", "ClientError", "DeadlineExceededError", "Embedding", "InferenceError",
-    "InvalidInputError", "Prediction", "ServerUnavailableError",
+    "Classification", "InvalidInputError", "Prediction", "ServerUnavailableError",
 ]

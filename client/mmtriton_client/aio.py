@@ -72,31 +72,34 @@ class AsyncClient(ClientBase):
         return self._info
 
     async def predict(self, image: Any = None, audio: Any = None, text: Optional[str] = None, *,
-                      timeout: Optional[float] = None, **unknown: Any) -> Prediction:
+                      timeout: Optional[float] = None, top_k: Optional[int] = None, **unknown: Any) -> Prediction:
+        """As ``Client.predict``."""
         encoded = encode(image, audio, text, **unknown)  # local checks first: no server needed for them
         await self.info()
         data, model, inputs = self._prepare(encoded)
+        outputs = self._builder.outputs(self.sync_module, top_k)
 
         def attempt(remaining: float) -> Any:
-            return self._triton.infer(model, inputs, headers=self.headers, **self._deadline_kw(remaining))
+            return self._triton.infer(model, inputs, outputs=outputs, headers=self.headers,
+                                      **self._deadline_kw(remaining))
 
         t0 = time.perf_counter()
         result = await self._call(attempt, timeout)
-        return self._builder.parse(result, data, (time.perf_counter() - t0) * 1000)
+        return self._builder.parse(result, data, (time.perf_counter() - t0) * 1000, top_k)
 
     async def embed(self, image: Any = None, audio: Any = None, text: Optional[str] = None, **kw: Any) -> Embedding:
         p = await self.predict(image, audio, text, **kw)
         return Embedding(p.fused_embedding, dict(p.embeddings))
 
     async def predict_batch(self, items: Iterable[dict], *, max_in_flight: int = 8,
-                            timeout: Optional[float] = None) -> list[BatchItem]:
+                            timeout: Optional[float] = None, top_k: Optional[int] = None) -> list[BatchItem]:
         gate = asyncio.Semaphore(max(1, max_in_flight))
         await self.info()
 
         async def one(index: int, item: dict) -> BatchItem:
             async with gate:
                 try:
-                    return BatchItem(index, prediction=await self.predict(timeout=timeout, **item))
+                    return BatchItem(index, prediction=await self.predict(timeout=timeout, top_k=top_k, **item))
                 except ClientError as e:
                     return BatchItem(index, error=e)
                 except Exception as e:  # noqa: BLE001

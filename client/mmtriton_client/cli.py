@@ -30,14 +30,19 @@ def exit_code(error: Optional[BaseException]) -> int:
 
 
 def as_dict(p: Prediction) -> dict:
-    return {"label": p.label, "confidence": round(p.confidence, 6), "modalities": list(p.modalities),
-            "probabilities": {c: round(float(x), 6) for c, x in zip(p.class_names, p.probabilities)},
-            "latency_ms": round(p.latency_ms or 0.0, 2)}
+    out = {"label": p.label, "confidence": round(p.confidence, 6), "modalities": list(p.modalities)}
+    if p.probabilities is not None:
+        out["probabilities"] = {c: round(float(x), 6) for c, x in zip(p.class_names, p.probabilities)}
+    if p.ranked:  # the server's classification extension: best first
+        out["top_k"] = [{"label": c.label, "index": c.index, "score": round(c.score, 6)} for c in p.ranked]
+    out["latency_ms"] = round(p.latency_ms or 0.0, 2)
+    return out
 
 
 def render(p: Prediction) -> str:
-    top = ", ".join(f"{name} {prob:.3f}" for name, prob in p.top(3))
-    return f"{p.label:<8} p={p.confidence:.3f}  via {'+'.join(p.modalities):<17} {p.latency_ms:7.1f} ms  top3: {top}"
+    k = len(p.ranked) or 3
+    top = ", ".join(f"{name} {prob:.3f}" for name, prob in p.top(k))
+    return f"{p.label:<8} p={p.confidence:.3f}  via {'+'.join(p.modalities):<17} {p.latency_ms:7.1f} ms  top{k}: {top}"
 
 
 def folder_items(folder: Path) -> Iterator[tuple[str, dict]]:
@@ -90,12 +95,14 @@ def parser() -> argparse.ArgumentParser:
     pr.add_argument("--json", action="store_true", help="print JSON (one object per line for many)")
     pr.add_argument("--timeout", type=float, default=30.0)
     pr.add_argument("--concurrency", type=_positive, default=8)
+    pr.add_argument("--top-k", type=_positive, default=None,
+                    help="the server ranks the k best classes (Triton's classification extension)")
     return p
 
 
 def predict_one(client: Client, args: argparse.Namespace) -> int:
     try:
-        p = client.predict(image=args.image, audio=args.audio, text=args.text)
+        p = client.predict(image=args.image, audio=args.audio, text=args.text, top_k=args.top_k)
     except ClientError as e:
         print(f"error: {e}", file=sys.stderr)
         return exit_code(e)
@@ -107,7 +114,7 @@ def predict_many(client: Client, items: list[tuple[str, dict]], args: argparse.N
     worst = 0
     for start in range(0, len(items), args.concurrency * 4):
         chunk = items[start:start + args.concurrency * 4]
-        for (key, _), res in zip(chunk, client.predict_batch([i for _, i in chunk], max_in_flight=args.concurrency)):
+        for (key, _), res in zip(chunk, client.predict_batch([i for _, i in chunk], max_in_flight=args.concurrency, top_k=args.top_k)):
             worst = max(worst, exit_code(res.error))
             if args.json:
                 print(json.dumps({"id": key, **(as_dict(res.prediction) if res.ok else {"error": str(res.error)})}))

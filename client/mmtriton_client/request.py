@@ -11,7 +11,7 @@ import numpy as np
 from mmtriton_client.errors import InvalidInputError
 from mmtriton_client.inputs import audio_bytes, image_bytes
 from mmtriton_client.model_info import MODALITIES, ModelInfo
-from mmtriton_client.types import Prediction
+from mmtriton_client.types import Classification, Prediction
 
 
 def _image_pixels(data: bytes) -> Optional[int]:
@@ -102,14 +102,27 @@ class RequestBuilder:
                 out.append(inp)
         return out
 
-    def parse(self, result: Any, data: dict, latency_ms: Optional[float] = None) -> Prediction:
+    def outputs(self, module: Any, top_k: Optional[int]) -> Optional[list]:
+        """None asks for every output (KServe v2's default). With ``top_k`` the probabilities come
+        back ranked by the server (Triton's classification extension, ``class_count``)."""
+        if top_k is None:
+            return None
+        if not 1 <= top_k <= len(self.info.class_names):
+            raise InvalidInputError(f"top_k must be between 1 and {len(self.info.class_names)}, not {top_k}")
+        probs = self.info.output("probabilities")
+        return [module.InferRequestedOutput(name, class_count=top_k if name == probs else 0)
+                for name in self.info.outputs.values()]
+
+    def parse(self, result: Any, data: dict, latency_ms: Optional[float] = None,
+              top_k: Optional[int] = None) -> Prediction:
         info = self.info
         probs = result.as_numpy(info.output("probabilities"))[0]
         index = int(result.as_numpy(info.output("label"))[0, 0])
         embeddings = {m: result.as_numpy(info.outputs[f"{m}_embedding"])[0] for m in MODALITIES
                       if data.get(m) is not None and f"{m}_embedding" in info.outputs}
+        ranked = tuple(Classification.parse(e) for e in probs.reshape(-1)) if top_k else ()
         return Prediction(
             label=info.class_names[index], label_index=index, class_names=info.class_names,
-            probabilities=probs, fused_embedding=result.as_numpy(info.output("fused_embedding"))[0],
+            probabilities=None if top_k else probs, fused_embedding=result.as_numpy(info.output("fused_embedding"))[0],
             modalities=tuple(m for m in MODALITIES if data.get(m) is not None), embeddings=embeddings,
-            latency_ms=latency_ms)
+            latency_ms=latency_ms, ranked=ranked)

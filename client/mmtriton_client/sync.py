@@ -97,28 +97,31 @@ class Client(ClientBase):
 
     # -- inference ----------------------------------------------------------------------------
     def predict(self, image: Any = None, audio: Any = None, text: Optional[str] = None, *,
-                timeout: Optional[float] = None, **unknown: Any) -> Prediction:
-        """One prediction; any subset of modalities (at least one)."""
+                timeout: Optional[float] = None, top_k: Optional[int] = None, **unknown: Any) -> Prediction:
+        """One prediction; any subset of modalities (at least one). ``top_k``: the server ranks the
+        k best classes (``Prediction.ranked``) instead of returning every probability."""
         encoded = encode(image, audio, text, **unknown)  # local checks first: no server needed for them
         self.info  # noqa: B018 - loads the model info once
         data, model, inputs = self._prepare(encoded)
+        outputs = self._builder.outputs(self.sync_module, top_k)
 
         def attempt(remaining: float) -> Any:
             if self.protocol == "grpc":
-                return self._triton().infer(model, inputs, headers=self.headers, client_timeout=remaining)
+                return self._triton().infer(model, inputs, outputs=outputs, headers=self.headers,
+                                            client_timeout=remaining)
             if timeout is None:  # the shared client already has network_timeout = self.timeout
-                return self._triton().infer(model, inputs, headers=self.headers)
-            return self._infer_http_once(model, inputs, remaining)
+                return self._triton().infer(model, inputs, outputs=outputs, headers=self.headers)
+            return self._infer_http_once(model, inputs, outputs, remaining)
 
         t0 = time.perf_counter()
         result = self._call(attempt, timeout)
-        return self._builder.parse(result, data, (time.perf_counter() - t0) * 1000)
+        return self._builder.parse(result, data, (time.perf_counter() - t0) * 1000, top_k)
 
-    def _infer_http_once(self, model: str, inputs: list, seconds: float) -> Any:
+    def _infer_http_once(self, model: str, inputs: list, outputs: Optional[list], seconds: float) -> Any:
         """The HTTP client's timeout is fixed at construction; a shorter per-call deadline gets its own."""
         client = self.module.InferenceServerClient(self.url, network_timeout=seconds, connection_timeout=seconds)
         try:
-            return client.infer(model, inputs, headers=self.headers)
+            return client.infer(model, inputs, outputs=outputs, headers=self.headers)
         finally:
             client.close()
 
@@ -127,13 +130,13 @@ class Client(ClientBase):
         return Embedding(p.fused_embedding, dict(p.embeddings))
 
     def predict_batch(self, items: Iterable[dict], *, max_in_flight: int = 8,
-                      timeout: Optional[float] = None) -> list[BatchItem]:
+                      timeout: Optional[float] = None, top_k: Optional[int] = None) -> list[BatchItem]:
         """Many predictions with at most ``max_in_flight`` concurrent requests; results keep the
         input order and carry per-item errors instead of failing the batch."""
         def one(pair: tuple[int, dict]) -> BatchItem:
             index, item = pair
             try:
-                return BatchItem(index, prediction=self.predict(timeout=timeout, **item))
+                return BatchItem(index, prediction=self.predict(timeout=timeout, top_k=top_k, **item))
             except ClientError as e:
                 return BatchItem(index, error=e)
             except Exception as e:  # noqa: BLE001

@@ -17,19 +17,42 @@ class Prediction:
     label: str
     label_index: int
     class_names: tuple[str, ...]
-    probabilities: np.ndarray
+    probabilities: Optional[np.ndarray]  # None when asked for top_k: the server ranked them instead
     fused_embedding: np.ndarray
     modalities: tuple[str, ...]
     embeddings: dict = field(default_factory=dict)  # per-modality embeddings when the server returns them
     latency_ms: Optional[float] = None  # client-measured, retries included
+    ranked: tuple["Classification", ...] = ()  # Triton's classification extension (``top_k=``)
 
     @property
     def confidence(self) -> float:
+        if self.probabilities is None:
+            return next((c.score for c in self.ranked if c.index == self.label_index), float("nan"))
         return float(self.probabilities[self.label_index])
 
     def top(self, k: int = 3) -> list[tuple[str, float]]:
+        if self.probabilities is None:
+            return [(c.label, c.score) for c in self.ranked[:k]]
         order = np.argsort(self.probabilities)[::-1][:k]
         return [(self.class_names[i], float(self.probabilities[i])) for i in order]
+
+
+@dataclass(frozen=True)
+class Classification:
+    """One entry of Triton's classification output (``score:index:label``)."""
+
+    label: str
+    index: int
+    score: float
+
+    @classmethod
+    def parse(cls, entry: bytes | str) -> "Classification":
+        text = entry.decode("utf-8") if isinstance(entry, bytes) else entry
+        try:
+            score, index, label = text.split(":", 2)
+            return cls(label, int(index), float(score))
+        except ValueError as e:
+            raise ClientError(f"not a classification entry (score:index:label): {text!r}") from e
 
 
 @dataclass(frozen=True)

@@ -1,5 +1,9 @@
 """Audio bytes -> mono float32 at the spec's rate -> log-mel frames [T, n_mels].
 
+Long recordings (up to ``max_input_seconds``) are cut to the model's window (``max_seconds``):
+silence is trimmed at both ends, then the loudest window is kept (``select_window``). Recordings
+that fit the window are used as they are, which is what the model was trained on.
+
 Decoding uses libsndfile (WAV/FLAC/OGG/MP3) through soundfile and resampling uses soxr. The mel
 filter bank is librosa's, built once per ``LogMel``; the STFT itself is plain numpy so serving
 never waits for numba to compile librosa's kernels.
@@ -30,8 +34,8 @@ def _check_header(data: bytes, cfg: AudioConfig):
     if info.samplerate < 1000 or info.channels < 1 or info.channels > _MAX_CHANNELS:
         raise InvalidInputError(f"unsupported audio: {info.samplerate} Hz, {info.channels} channels")
     seconds = info.frames / info.samplerate
-    if seconds > cfg.max_seconds:
-        raise InvalidInputError(f"audio is {seconds:.2f} s long; the limit is {cfg.max_seconds:g} s")
+    if seconds > cfg.max_input_seconds:
+        raise InvalidInputError(f"audio is {seconds:.2f} s long; the limit is {cfg.max_input_seconds:g} s")
     if seconds < cfg.min_seconds:
         raise InvalidInputError(f"audio is {seconds:.3f} s long; the minimum is {cfg.min_seconds:g} s")
     return info
@@ -67,11 +71,50 @@ def _finish(mono: np.ndarray, rate: int, cfg: AudioConfig, soxr) -> np.ndarray:
         raise InvalidInputError("audio contains NaN or infinite samples")
     if rate != cfg.sample_rate:
         mono = soxr.resample(mono, rate, cfg.sample_rate, quality="HQ").astype(np.float32, copy=False)
-    if mono.shape[0] > cfg.max_seconds * cfg.sample_rate * 1.01:
-        raise InvalidInputError(f"audio decodes to more than {cfg.max_seconds:g} s (header was wrong)")
+    if mono.shape[0] > cfg.max_input_seconds * cfg.sample_rate * 1.01:
+        raise InvalidInputError(f"audio decodes to more than {cfg.max_input_seconds:g} s (header was wrong)")
     if mono.shape[0] < cfg.min_seconds * cfg.sample_rate:
         raise InvalidInputError(f"audio decodes to less than {cfg.min_seconds:g} s")
-    return np.ascontiguousarray(mono, dtype=np.float32)
+    return np.ascontiguousarray(select_window(mono, cfg), dtype=np.float32)
+
+
+def _block_energy(mono: np.ndarray, hop: int) -> np.ndarray:
+    """Sum of squares per ``hop`` samples (the last, partial block zero padded)."""
+    blocks = -(-mono.shape[0] // hop)
+    padded = np.zeros(blocks * hop, np.float32)
+    padded[: mono.shape[0]] = mono
+    return np.square(padded.reshape(blocks, hop), dtype=np.float32).sum(axis=1, dtype=np.float64)
+
+
+def trim_silence(mono: np.ndarray, cfg: AudioConfig) -> np.ndarray:
+    """Drop the leading and trailing blocks quieter than the loudest block by ``silence_db``."""
+    hop = cfg.hop_length
+    energy = _block_energy(mono, hop)
+    loud = np.flatnonzero(energy > energy.max() * 10.0 ** (-cfg.silence_db / 10.0))
+    if loud.size == 0:  # digital silence: nothing to trim to
+        return mono
+    return mono[loud[0] * hop: (loud[-1] + 1) * hop]
+
+
+def select_window(mono: np.ndarray, cfg: AudioConfig) -> np.ndarray:
+    """A recording longer than the model's window -> the window it is classified by.
+
+    People record with silence around the word: trimming comes first, then, if the voiced part
+    is still longer, the window (aligned to the STFT hop) with the most energy. Deterministic,
+    so the server, training, offline evaluation and the SDK's local mode pick the same samples."""
+    window = int(round(cfg.max_seconds * cfg.sample_rate))
+    if mono.shape[0] <= window:
+        return mono
+    voiced = trim_silence(mono, cfg)
+    if voiced.shape[0] >= cfg.min_seconds * cfg.sample_rate:
+        mono = voiced
+    if mono.shape[0] <= window:
+        return mono
+    hop = cfg.hop_length
+    blocks = window // hop
+    energy = np.concatenate(([0.0], np.cumsum(_block_energy(mono, hop))))
+    start = int(np.argmax(energy[blocks:] - energy[:-blocks])) * hop
+    return mono[start: start + blocks * hop]
 
 
 class LogMel:

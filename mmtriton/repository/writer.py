@@ -13,7 +13,7 @@ import shutil
 from pathlib import Path
 
 from mmtriton.errors import RepositoryError
-from mmtriton.repository.config import Target, ensemble_config, model_config, render
+from mmtriton.repository.config import LABEL_FILE, Target, ensemble_config, labels_text, model_config, render
 from mmtriton.repository.model_py import model_source
 from mmtriton.spec.graph import ModelGraph
 from mmtriton.spec.serving import target_overrides
@@ -47,6 +47,7 @@ def write_configs(graph: ModelGraph, target: Target, out: Path) -> list[Path]:
             written.append(_write(out / spec.name / "1" / "model.py", model_source(spec, graph)))
     for ens in graph.ensembles:
         written.append(_write(out / ens.name / "config.pbtxt", render(ensemble_config(ens, graph))))
+        written.append(_write(out / ens.name / LABEL_FILE, labels_text(graph)))
         (out / ens.name / "1").mkdir(parents=True, exist_ok=True)
     return written
 

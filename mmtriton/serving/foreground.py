@@ -7,6 +7,7 @@ import logging
 import signal
 import threading
 
+from mmtriton.errors import ServerError
 from mmtriton.serving.process import EmbeddedServer
 from mmtriton.serving.server import ADMIN_KEY_ENV, RESTRICTED_APIS, ServerConfig
 from mmtriton.serving.supervisor import DeepProbe, Supervisor
@@ -16,9 +17,19 @@ log = logging.getLogger(__name__)
 
 
 def serve_foreground(cfg: ServerConfig, preset: str, ready_timeout_s: float, probe_interval_s: float) -> None:
-    """Start, supervise (``probe_interval_s`` 0: no supervision), block until told to stop."""
+    """Start, supervise (``probe_interval_s`` 0: no supervision), block until told to stop.
+
+    SIGINT and SIGTERM only set events (a handler never takes the server's lock): the main
+    thread then closes the server, which also makes a start or a restart in progress give up."""
     server, stop = EmbeddedServer(cfg), threading.Event()
-    signal.signal(signal.SIGTERM, lambda *_: stop.set())
+
+    def on_signal(signum: int, _frame) -> None:
+        log.info("%s: stopping", signal.Signals(signum).name)
+        server.closing.set()
+        stop.set()
+
+    for signum in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(signum, on_signal)
     supervisor = Supervisor(server, DeepProbe(get_graph(preset), cfg.http_url), max(probe_interval_s, 0.5))
     try:
         server.start(ready_timeout_s, stream_log=True)
@@ -29,8 +40,10 @@ def serve_foreground(cfg: ServerConfig, preset: str, ready_timeout_s: float, pro
         if probe_interval_s > 0:
             supervisor.start()
         stop.wait()
-    except KeyboardInterrupt:
-        log.info("stopping")
+    except ServerError:
+        if not stop.is_set():
+            raise
     finally:
+        server.closing.set()
         supervisor.stop()
-        server.stop()
+        server.close()

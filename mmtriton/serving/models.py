@@ -18,6 +18,7 @@ from mmtriton.preprocess import LogMel, pad_frames, preprocess_audio, preprocess
 from mmtriton.preprocess.tensors import placeholders, present_tensors
 from mmtriton.preprocess.text import TextTokenizer, check_text
 from mmtriton.serving.base import Arrays, BaseModel, pb_utils
+from mmtriton.spec.graph import INTERNAL_PREFIX
 from mmtriton.spec.tensors import Role
 from mmtriton.preprocess.batching import bytes_rows, pad_axis1, split_rows
 
@@ -151,24 +152,41 @@ class TextPreprocess(_Preprocess):
 
 
 class Postprocess(BaseModel):
-    """The last step: the label from the probabilities, or the request's input error.
+    """The last step: the label from the probabilities, or the request's input error; it also
+    publishes every other output (copies of what fusion and the encoders made), so that a client
+    may ask for any subset of outputs (``spec.graph._check_prunable`` says why).
 
     Failing here is safe because every other step of the request has finished."""
 
     def read(self, request: Any) -> Arrays:
-        probs_spec, error_specs = self.graph.probabilities, self.spec.inputs_with(Role.ERROR)
-        probs = self.input_array(request, probs_spec.name)
-        if probs is None:
-            raise InvalidInputError(f"{self.spec.name}: missing {probs_spec.name}")
+        self._raise_input_errors(request)
+        arrays = {}
+        for public, internal in zip(self.published, self.internal):
+            value = self.input_array(request, internal.name)
+            if value is None:
+                raise InvalidInputError(f"{self.spec.name}: missing {internal.name}")
+            arrays[public.name] = value
+        label = self.spec.output_with(Role.LABEL)
+        arrays[label.name] = arrays[self.graph.probabilities.name].argmax(axis=1).astype(label.dtype.numpy)[:, None]
+        return arrays
+
+    @cached_property
+    def internal(self) -> tuple:
+        return self.spec.inputs_with(*(r for r in Role if r is not Role.ERROR))
+
+    @cached_property
+    def published(self) -> tuple:
+        """The public output each internal input is published as (same role, same order)."""
+        return tuple(self.spec.output(t.name[len(INTERNAL_PREFIX):]) for t in self.internal)
+
+    def _raise_input_errors(self, request: Any) -> None:
         messages = []
-        for spec in error_specs:
+        for spec in self.spec.inputs_with(Role.ERROR):
             errors = self.input_array(request, spec.name)
             if errors is not None:
                 messages += [m.decode("utf-8", "replace") for m in errors.reshape(-1) if m]
         if messages:
             raise InvalidInputError("; ".join(messages))
-        label = self.graph.label
-        return {label.name: probs.argmax(axis=1).astype(label.dtype.numpy)[:, None]}
 
 
 class OnnxModel(BaseModel):

@@ -41,7 +41,7 @@ def _ppid(pid: int) -> int:
     return -1 if fields is None else int(fields[1])
 
 
-def _running(pid: int) -> bool:
+def running(pid: int) -> bool:
     """True while the process exists and is not a zombie waiting to be reaped."""
     fields = _stat_fields(pid)
     return fields is not None and fields[0] != "Z"
@@ -51,22 +51,29 @@ def children(pid: int) -> list[int]:
     return sorted(int(p.name) for p in PROC.iterdir() if p.name.isdigit() and _ppid(int(p.name)) == pid)
 
 
-def _argv(pid: int) -> list[str]:
+def argv(pid: int) -> list[str]:
     try:
         return (PROC / str(pid) / "cmdline").read_bytes().decode(errors="replace").split("\0")
     except OSError:
         return []
 
 
+def mentioning(needle: str) -> list[int]:
+    """Running processes whose command line contains ``needle`` (e.g. a repository path: the
+    server and every stub name it), for the check that nothing outlived a stop."""
+    pids = (int(p.name) for p in PROC.iterdir() if p.name.isdigit())
+    return [pid for pid in pids if running(pid) and any(needle in a for a in argv(pid))]
+
+
 def stubs(server_pid: int) -> list[Stub]:
     """Python-backend stub processes of a server, with the model instance each one runs."""
     out = []
     for pid in children(server_pid):
-        argv = _argv(pid)
-        if not argv or not argv[0].endswith("triton_python_backend_stub"):
+        args = argv(pid)
+        if not args or not args[0].endswith("triton_python_backend_stub"):
             continue
-        instance = next((a for a in argv[3:] if _INSTANCE.match(a)), "")
-        region = next((a for a in argv if a.startswith(SHM_PREFIX)), "")
+        instance = next((a for a in args[3:] if _INSTANCE.match(a)), "")
+        region = next((a for a in args if a.startswith(SHM_PREFIX)), "")
         m = _INSTANCE.match(instance)
         out.append(Stub(pid, instance, m["model"] if m else "", region))
     return out
@@ -104,7 +111,7 @@ def wait_exited(gone: list[Stub], timeout_s: float) -> float:
     load), and a caller that checks /dev/shm or starts the next server must wait for them."""
     start = time.monotonic()
     while True:
-        alive = [s.pid for s in gone if _running(s.pid)]
+        alive = [s.pid for s in gone if running(s.pid)]
         if not alive:
             return time.monotonic() - start
         if time.monotonic() - start > timeout_s:
@@ -112,6 +119,36 @@ def wait_exited(gone: list[Stub], timeout_s: float) -> float:
         time.sleep(0.1)
 
 
-def leftover_regions(gone: list[Stub]) -> list[str]:
-    """Shared-memory regions of these (exited) stubs that are still in /dev/shm."""
-    return sorted({s.shm_region for s in gone if s.shm_region} & set(shm_regions()))
+def group(pgid: int) -> list[int]:
+    """Running members of a process group (the server's own session: it and its stubs)."""
+    pids = (int(p.name) for p in PROC.iterdir() if p.name.isdigit())
+    return [pid for pid in pids if (f := _stat_fields(pid)) is not None and f[0] != "Z" and int(f[2]) == pgid]
+
+
+def wait_group_exited(pgid: int, timeout_s: float) -> float:
+    """Wait until no member of ``pgid`` runs (zombies count as gone); returns the seconds waited."""
+    start = time.monotonic()
+    while (alive := group(pgid)):
+        if time.monotonic() - start > timeout_s:
+            raise TimeoutError(f"processes {alive} of group {pgid} still running after {timeout_s:.0f} s")
+        time.sleep(0.1)
+    return time.monotonic() - start
+
+
+def mapped_regions() -> set[str]:
+    """Python-backend regions some running process still maps (its creator or its stub)."""
+    mapped = set()
+    for p in PROC.iterdir():
+        try:
+            maps = (p / "maps").read_text() if p.name.isdigit() else ""
+        except OSError:
+            continue
+        mapped.update(line.rsplit("/", 1)[1] for line in maps.splitlines() if f"/dev/shm/{SHM_PREFIX}" in line)
+    return mapped
+
+
+def orphan_regions(before: set[str]) -> list[str]:
+    """Regions created since ``before`` was taken that no running process maps: what a server
+    that is gone left behind (2.51 leaves the region of a stub that died, and of a server that
+    was killed), never a region of another live server."""
+    return sorted(set(shm_regions()) - before - mapped_regions())

@@ -79,6 +79,7 @@ class Supervisor:
         return self
 
     def stop(self) -> None:
+        """Ends the loop; a restart in progress ends early once the server is closing."""
         self._stop.set()
         if self._thread is not None:
             self._thread.join(self.ready_timeout_s + 30)
@@ -109,6 +110,8 @@ class Supervisor:
 
     def restart(self, reason: str) -> Restart:
         """Stop and start the server on the same ports; recorded in ``restarts``."""
+        if self.server.closing.is_set():
+            return Restart(time.monotonic(), reason, -1.0)
         log.warning("deep probe failed (%s); restarting tritonserver", reason[:200])
         t0 = time.monotonic()
         try:

@@ -160,6 +160,9 @@ def _build(p: Preset) -> ModelGraph:
         return ModelSpec(name, ins, outs, b, ob, desc, SERVING_DEFAULTS.get(name, BatchingSpec()))
 
     fusion_inputs = (emb["image"], emb["audio"], emb["text"], present["image"], present["audio"], present["text"])
+    outputs = (probs, label, fused, emb["image"], emb["audio"], emb["text"])
+    passed = tuple(t for t in outputs if t is not label)
+    internal = {t.name: dataclasses.replace(t, name=INTERNAL_PREFIX + t.name) for t in passed}
     g = dict(
         image_preprocess=model("image_preprocess", _own_first(raw_all, raw["image"]), (pixels, present["image"], error["image"]),
                                "Pillow decode, resize, centre crop, normalise"),
@@ -171,16 +174,16 @@ def _build(p: Preset) -> ModelGraph:
         audio_encoder=model("audio_encoder", (log_mel, mel_len), (emb["audio"],), "masked conv + Transformer over log-mel"),
         text_encoder=model("text_encoder", (ids, mask), (emb["text"],), "MiniLM-L6 mean pooling + projection"),
         fusion=model("fusion", fusion_inputs, (probs, fused), "concat + MLP with presence flags"),
-        postprocess=model("postprocess", (probs, error["image"], error["audio"], error["text"]), (label,),
-                          "label from probabilities; reports input errors once every step is done"),
+        postprocess=model("postprocess", tuple(internal.values()) + (error["image"], error["audio"], error["text"]),
+                          outputs, "label from probabilities, every published output; reports input errors "
+                          "once every step is done"),
     )
-    outputs = (probs, label, fused, emb["image"], emb["audio"], emb["text"])
+    rename = {public: t.name for public, t in internal.items()}
     tensor_inputs = (pixels, log_mel, mel_len, ids, mask, present["image"], present["audio"], present["text"])
-    ensemble = EnsembleSpec("multimodal", tuple(raw.values()), outputs, b, _steps(g, PIPELINE),
+    ensemble = EnsembleSpec("multimodal", tuple(raw.values()), outputs, b, _steps(g, PIPELINE, rename),
                             _client_parameters(p, raw, outputs, "multimodal_tensors"))
-    no_errors = EnsembleStep("postprocess", {probs.name: probs.name}, {label.name: label.name})
-    tensors = EnsembleSpec("multimodal_tensors", tensor_inputs, outputs, b, _steps(g, PIPELINE[3:-1]) + (no_errors,),
-                           {"preset": p.name})
+    tensors = EnsembleSpec("multimodal_tensors", tensor_inputs, outputs, b,
+                           _steps(g, PIPELINE[3:], rename, skip_roles=(Role.ERROR,)), {"preset": p.name})
     graph = ModelGraph(preset=p, ensemble=ensemble, tensor_ensemble=tensors, **g)
     for ens in graph.ensembles:
         validate_ensemble(graph, ens)
@@ -197,7 +200,8 @@ def _client_parameters(p: Preset, raw: dict[str, TensorSpec], outputs: tuple[Ten
     params.update({f"output.{role}": t.name for role, t in zip(roles, outputs)})  # role keys are the contract
     params.update({
         "limit.image_bytes": str(p.image.max_bytes), "limit.image_pixels": str(p.image.max_pixels),
-        "limit.audio_bytes": str(p.audio.max_bytes), "limit.audio_seconds": f"{p.audio.max_seconds:g}",
+        "limit.audio_bytes": str(p.audio.max_bytes), "limit.audio_seconds": f"{p.audio.max_input_seconds:g}",
+        "audio.window_seconds": f"{p.audio.max_seconds:g}",
         "limit.text_bytes": str(p.text.max_bytes), "limit.text_chars": str(p.text.max_chars),
         "limit.text_tokens": str(p.text.max_tokens), "class_names": ",".join(CLASS_NAMES),
         "preset": p.name, "tensor_model": tensor_model,
@@ -214,17 +218,25 @@ def _own_first(raw: tuple[TensorSpec, ...], own: TensorSpec) -> tuple[TensorSpec
     return (own,) + tuple(t for t in raw if t is not own)
 
 
-def _identity_step(m: ModelSpec) -> EnsembleStep:
-    """A step whose tensors keep their model-side names in the ensemble."""
-    return EnsembleStep(m.name, {n: n for n in m.input_names}, {n: n for n in m.output_names})
-
+# Ensemble-internal names of the tensors the last step publishes under their public names.
+INTERNAL_PREFIX = "internal_"
 
 PIPELINE = ("image_preprocess", "audio_preprocess", "text_preprocess",
             "image_encoder", "audio_encoder", "text_encoder", "fusion", "postprocess")
+LAST = PIPELINE[-1]
 
 
-def _steps(g: dict[str, ModelSpec], order: tuple[str, ...]) -> tuple[EnsembleStep, ...]:
-    return tuple(_identity_step(g[name]) for name in order)
+def _step(m: ModelSpec, rename: dict[str, str], skip_roles: tuple[Role, ...] = ()) -> EnsembleStep:
+    """A step whose tensors keep their model-side names in the ensemble, except the ones the last
+    step publishes: inside the ensemble those travel under ``rename``'s internal names."""
+    inputs = {t.name: rename.get(t.name, t.name) for t in m.inputs if t.role not in skip_roles}
+    return EnsembleStep(m.name, inputs, {n: rename.get(n, n) for n in m.output_names})
+
+
+def _steps(g: dict[str, ModelSpec], order: tuple[str, ...], rename: dict[str, str],
+           skip_roles: tuple[Role, ...] = ()) -> tuple[EnsembleStep, ...]:
+    """The last step's tensors are already spelled internal (inputs) and public (outputs)."""
+    return tuple(_step(g[name], {} if name == LAST else rename, skip_roles) for name in order)
 
 
 def validate_ensemble(graph: ModelGraph, ensemble: EnsembleSpec | None = None) -> None:
@@ -244,6 +256,23 @@ def validate_ensemble(graph: ModelGraph, ensemble: EnsembleSpec | None = None) -
     for out in ens.outputs:
         if out.name not in available:
             raise SpecError(f"ensemble output {out.name!r} is produced by no step")
+    _check_prunable(ens)
+
+
+def _check_prunable(ens: EnsembleSpec) -> None:
+    """No step may read a tensor that is also an ensemble output.
+
+    Triton's ensemble scheduler (2.51 and every release since, read from its source) prunes a
+    step once none of its outputs is requested, counting every *unrequested ensemble output* as
+    unneeded even when a later step reads it. A client asking for ``label`` alone then prunes
+    fusion and the encoders and gets "unexpected deadlock". Publishing every output from the
+    last step, under names no step reads, makes any subset of outputs safe."""
+    public = {t.name for t in ens.outputs}
+    for step in ens.steps:
+        read = public & set(step.input_map.values())
+        if read:
+            raise SpecError(f"ensemble {ens.name!r}: step {step.model!r} reads published output(s) {sorted(read)}; "
+                            "a client requesting a subset of outputs would prune its producer")
 
 
 @lru_cache(maxsize=None)

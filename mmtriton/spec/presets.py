@@ -31,7 +31,9 @@ class AudioConfig:
     fmin: float = 20.0
     fmax: float = 8_000.0
     min_seconds: float = 0.1
-    max_seconds: float = 3.0
+    max_seconds: float = 3.0          # the model's window: longer recordings are cut to it
+    max_input_seconds: float = 60.0   # accepted recording length (refused above, before decoding)
+    silence_db: float = 40.0          # trimmed at both ends of a long recording: below peak - this
     max_bytes: int = 20 * 1024 * 1024
 
     def frames(self, seconds: float) -> int:
@@ -62,8 +64,8 @@ class Preset:
     def __post_init__(self) -> None:
         if self.image.size < 32:
             raise SpecError(f"preset {self.name!r}: image size {self.image.size} is below 32 px")
-        if self.audio.min_seconds >= self.audio.max_seconds:
-            raise SpecError(f"preset {self.name!r}: audio min_seconds must be below max_seconds")
+        if not self.audio.min_seconds < self.audio.max_seconds <= self.audio.max_input_seconds:
+            raise SpecError(f"preset {self.name!r}: audio needs min_seconds < max_seconds <= max_input_seconds")
         if self.text.max_tokens < 4:
             raise SpecError(f"preset {self.name!r}: max_tokens must be >= 4")
 

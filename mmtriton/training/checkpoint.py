@@ -19,7 +19,9 @@ FORMAT = 1
 
 # Request limits decide what the server accepts, not what the model computes: changing them
 # must not invalidate a trained checkpoint.
-REQUEST_LIMITS = frozenset({"max_bytes", "max_pixels", "max_chars"})
+# Not part of what a model was trained on: request caps, and how recordings longer than the
+# model's window are cut to it (training clips fit the window, so they never reach that code).
+REQUEST_LIMITS = frozenset({"max_bytes", "max_pixels", "max_chars", "max_input_seconds", "silence_db"})
 
 
 def _preset_fingerprint(graph: ModelGraph) -> dict[str, Any]:

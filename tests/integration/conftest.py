@@ -92,13 +92,14 @@ def offline(artifacts):
 
 
 def pytest_collection_modifyitems(config, items):
-    """The fault tests (kills, hangs, SIGTERM, overload) run after every other integration test.
+    """The fault and stop tests (kills, hangs, signals, overload) run after every other integration test.
 
     They kill stubs, hang instances and stop the server, so nothing else shares the session
     server after them. (A sporadic wedge first blamed on this order came from requests without
     any input; model_repository/README.md, "Requests without any input".)
     """
-    faults = [i for i in items if i.nodeid.startswith("tests/integration/test_faults.py")]
+    last = ("tests/integration/test_faults.py", "tests/integration/test_stop.py")
+    faults = [i for i in items if i.nodeid.startswith(last)]
     if faults:
         rest = [i for i in items if i not in faults]
         last_integration = max((k for k, i in enumerate(rest) if i.nodeid.startswith("tests/integration/")), default=-1)

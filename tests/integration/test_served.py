@@ -136,7 +136,7 @@ def test_plain_kserve_v2_json_request(server, graph):
     """No project code and no tritonclient: the JSON a curl user would send."""
     text = graph.ensemble.inputs[2].name
     probs, fused = (t.name for t in graph.fusion.outputs)
-    label = graph.postprocess.outputs[0].name
+    label = graph.label.name
     body = {"inputs": [{"name": text, "shape": [1, 1], "datatype": "BYTES", "data": ["the digit 7 written on a card"]}]}
     req = urllib.request.Request(f"http://{server.cfg.http_url}/v2/models/{graph.ensemble.name}/infer",
                                  data=json.dumps(body).encode(), headers={"Content-Type": "application/json"})

@@ -264,21 +264,22 @@ def test_non_bytes_raise_invalid_input(data, cfg):
 
 
 def test_too_long_audio_is_refused(cfg):
-    data = encode(np.zeros(int((cfg.max_seconds + 1) * SR), np.float32), subtype="PCM_16")
+    data = encode(np.zeros(int((cfg.max_input_seconds + 1) * SR), np.float32), subtype="PCM_16")
     with pytest.raises(InvalidInputError, match="limit"):
         decode_audio(data, cfg)
 
 
 def test_too_long_audio_is_refused_from_the_header(cfg):
-    """A 4 s FLAC cut to its first eighth: STREAMINFO still says 4 s, and that alone refuses it.
+    """A FLAC 1 s over the cap cut to its first eighth: STREAMINFO still says the full length, and
+    that alone refuses it.
 
     (The cut-off data would decode to far less than the limit, or fail, so the message proves the
     header check ran before decoding. A cut WAV would not do: libsndfile clamps its frame count.)
     """
-    seconds = cfg.max_seconds + 1
+    seconds = cfg.max_input_seconds + 1
     noise = (0.1 * np.random.default_rng(3).standard_normal(int(seconds * SR))).astype(np.float32)
     full = encode(noise, fmt="FLAC", subtype="PCM_16")
-    with pytest.raises(InvalidInputError, match=rf"{seconds:.2f} s long; the limit is {cfg.max_seconds:g} s"):
+    with pytest.raises(InvalidInputError, match=rf"{seconds:.2f} s long; the limit is {cfg.max_input_seconds:g} s"):
         decode_audio(full[: len(full) // 8], cfg)
 
 

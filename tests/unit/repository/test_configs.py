@@ -16,7 +16,7 @@ from mmtriton.spec.tensors import BatchingSpec
 
 def test_committed_configs_match_the_generator(graph, tmp_path):
     written = write_configs(graph, Target.EMBEDDED, tmp_path)
-    assert len(written) == 2 * len(graph.models) + len(graph.ensembles), "configs + model.py + ensembles"
+    assert len(written) == 2 * len(graph.models) + 2 * len(graph.ensembles), "configs + model.py + ensembles + labels"
     for path in written:
         committed = SOURCE / path.relative_to(tmp_path)
         assert committed.is_file(), f"{committed} is missing; run `mmtriton repo`"
@@ -113,3 +113,14 @@ def test_unbatched_model_after_a_batching_step_has_no_queue_policy(graph):
     assert not after_batcher.HasField("dynamic_batching")
     fusion = model_config(bursty.fusion, bursty, Target.EMBEDDED, python=True)
     assert fusion.dynamic_batching.default_queue_policy.default_timeout_microseconds > 0, "the feeding step is bounded"
+
+
+def test_the_ensembles_label_the_probabilities_for_the_classification_extension(graph, tmp_path):
+    """Triton answers ``class_count`` / ``classification`` with ``score:index:label`` strings
+    from the output's label file: one class name per line, in index order."""
+    write_configs(graph, Target.EMBEDDED, tmp_path)
+    for ens in graph.ensembles:
+        cfg = _parse(tmp_path / ens.name / "config.pbtxt")
+        labelled = {o.name: o.label_filename for o in cfg.output if o.label_filename}
+        assert labelled == {graph.probabilities.name: "labels.txt"}
+        assert (tmp_path / ens.name / "labels.txt").read_text().splitlines() == list(graph.class_names)

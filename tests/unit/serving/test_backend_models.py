@@ -10,6 +10,9 @@ import shutil
 from pathlib import Path
 
 import numpy as np
+
+from mmtriton.spec.graph import INTERNAL_PREFIX
+from mmtriton.spec.tensors import Role
 import pytest
 
 from fake_pb_utils import Request, install  # noqa: I001 - tests/unit/serving is on sys.path (rootdir conftest)
@@ -48,7 +51,8 @@ def _probs(rows: list[list[float]]) -> np.ndarray:
 
 
 def _post_request(graph, probs: np.ndarray, **errors: str) -> Request:
-    inputs = {graph.postprocess.inputs[0].name: probs}
+    inputs = {t.name: probs if t.role is Role.PROBABILITIES else np.zeros((len(probs), *t.dims), np.float32)
+              for t in graph.postprocess.inputs if t.role is not Role.ERROR}
     for modality, message in errors.items():
         inputs[graph.error(modality).name] = np.array([[message.encode()]] * len(probs), dtype=object)
     return Request(inputs)
@@ -61,11 +65,25 @@ def test_one_bad_request_fails_alone_and_the_batch_splits_back_in_order(graph, p
                 Request({}), _post_request(graph, last, audio="")]
     responses = postprocess.execute(requests)
     assert len(responses) == len(requests)
-    label = graph.postprocess.outputs[0].name
+    label = graph.label.name
     assert responses[0].error is None and responses[0].outputs()[label].ravel().tolist() == [3, 1]
     assert responses[1].error.code == pb.TritonError.INVALID_ARG and "not a decodable image" in responses[1].error.msg
     assert responses[2].error.code == pb.TritonError.INVALID_ARG and "missing" in responses[2].error.msg
     assert responses[3].error is None and responses[3].outputs()[label].ravel().tolist() == [7], "empty error = none"
+
+
+def test_postprocess_publishes_every_output_unchanged_under_its_public_name(graph, postprocess):
+    """The ensemble reads its outputs from the last step only (spec.graph._check_prunable)."""
+    rng = np.random.default_rng(0)
+    inputs = {t.name: rng.random((2, *t.dims), dtype=np.float32)
+              for t in graph.postprocess.inputs if t.role is not Role.ERROR}
+    (response,) = postprocess.execute([Request(inputs)])
+    out = response.outputs()
+    assert set(out) == {t.name for t in graph.ensemble.outputs}
+    for name, value in inputs.items():
+        public = name.removeprefix(INTERNAL_PREFIX)
+        assert public != name and np.array_equal(out[public], value)
+    assert out[graph.label.name].ravel().tolist() == inputs[INTERNAL_PREFIX + graph.probabilities.name].argmax(1).tolist()
 
 
 def test_a_cancelled_request_is_answered_cancelled_and_its_neighbours_served(graph, postprocess):

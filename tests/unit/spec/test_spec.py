@@ -296,7 +296,8 @@ def test_token_ids_and_masks_are_int32(graph):
 
 
 def test_producers_follow_the_ensemble_wiring(graph):
-    assert set(graph.producers(graph.postprocess.name)) == {graph.fusion, *graph.preprocessing_models}
+    # postprocess publishes every output, so it reads the encoders' embeddings too
+    assert set(graph.producers(graph.postprocess.name)) == {graph.fusion, *graph.encoders, *graph.preprocessing_models}
     assert set(graph.encoders) <= set(graph.producers(graph.fusion.name))
     assert graph.producers(graph.image_encoder.name) == (graph.image_preprocess,)
     assert graph.producers(graph.image_preprocess.name) == ()

@@ -121,7 +121,7 @@ def lying_wav(actual_s: float, claimed_s: float, rate: int = 16000) -> bytes:
     return bytes(wav)
 
 
-def audio_cases(max_seconds: float) -> list[Case]:
+def audio_cases(max_input_seconds: float) -> list[Case]:
     flac = encode_audio(1.0, 16000, "FLAC", "PCM_16")
     return [
         Case("wav-pcm-u8", "audio", encode_audio(1.0, 16000, "WAV", "PCM_U8")),
@@ -137,9 +137,10 @@ def audio_cases(max_seconds: float) -> list[Case]:
         Case("silence", "audio", tone(1.0, 16000, amplitude=0.0)),
         Case("header-claims-less", "audio", lying_wav(actual_s=2.0, claimed_s=1.0)),
         # libsndfile clamps a data size beyond the end of the file to what is there: served as 1 s
-        Case("header-claims-more-than-present", "audio", lying_wav(actual_s=1.0, claimed_s=max_seconds * 10)),
+        Case("header-claims-more-than-present", "audio", lying_wav(actual_s=1.0, claimed_s=max_input_seconds * 10)),
         Case("20ms-clip", "audio", tone(0.02, 16000), "the minimum is"),
-        Case("30s-clip", "audio", tone(30.0, 8000), "the limit is"),
+        Case("30s-clip", "audio", tone(30.0, 8000)),  # long recordings are cut to the model's window
+        Case("over-the-length-cap", "audio", tone(max_input_seconds + 1, 8000), "the limit is"),
         Case("truncated-flac", "audio", flac[: len(flac) // 3], "audio"),
         Case("empty-audio", "audio", b"", "audio is empty"),
         Case("random-bytes-audio", "audio", np.random.default_rng(3).bytes(4096), "not a decodable audio"),
@@ -162,7 +163,7 @@ def text_cases(max_chars: int) -> list[Case]:
 
 def corpus(graph) -> list[Case]:
     p = graph.preset
-    return image_cases() + audio_cases(p.audio.max_seconds) + text_cases(p.text.max_chars)
+    return image_cases() + audio_cases(p.audio.max_input_seconds) + text_cases(p.text.max_chars)
 
 
 def main(out: Path) -> None:

@@ -40,7 +40,7 @@ def bad_requests(graph) -> dict[str, tuple[list, str]]:
         "empty image": (ensemble_inputs(grpc, graph, image=b""), "image is empty"),
         "huge image": (ensemble_inputs(grpc, graph, image=bomb_png(20000, 20000)), "the limit is"),
         "non-audio bytes": (ensemble_inputs(grpc, graph, audio=b"this is not audio " * 50), "not a decodable audio"),
-        "too long audio": (ensemble_inputs(grpc, graph, audio=_wav(graph.preset.audio.max_seconds + 2)), "the limit is"),
+        "too long audio": (ensemble_inputs(grpc, graph, audio=_wav(graph.preset.audio.max_input_seconds + 2)), "the limit is"),
         "empty text": (ensemble_inputs(grpc, graph, text=""), "text is empty"),
         "huge text": (ensemble_inputs(grpc, graph, text="seven " * 5000), "characters; the limit is"),
         "invalid utf-8": (ensemble_inputs(grpc, graph, text=b"\xff\xfe\xfd"), "not valid UTF-8"),

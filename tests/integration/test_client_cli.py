@@ -31,6 +31,20 @@ def test_single_prediction_json_and_table(server, artifacts, graph):
     assert table.returncode == 0 and graph.class_names[s.label] in table.stdout
 
 
+def test_top_k_prints_the_servers_ranking(server, artifacts, graph):
+    """``--top-k``: Triton's classification extension ranks the classes; JSON and the table show it."""
+    folder = artifacts.manifest("test").with_suffix("")
+    s = next(r for r in read_manifest(artifacts.manifest("test")) if r.image_state == "clean")
+    out = run("--url", server.cfg.grpc_url, "--image", str(folder / s.image), "--top-k", "4", "--json")
+    assert out.returncode == 0, out.stderr
+    row = json.loads(out.stdout)
+    assert "probabilities" not in row and len(row["top_k"]) == 4
+    assert [e["label"] for e in row["top_k"]] == [graph.class_names[e["index"]] for e in row["top_k"]]
+    assert row["top_k"][0]["label"] == row["label"] and row["confidence"] == row["top_k"][0]["score"]
+    table = run("--url", server.cfg.http_url, "--protocol", "http", "--image", str(folder / s.image), "--top-k", "2")
+    assert table.returncode == 0 and "top2: " + row["top_k"][0]["label"] in table.stdout, table.stdout
+
+
 def test_exit_codes(server):
     assert run("--url", server.cfg.grpc_url, "--text", "").returncode == 2
     assert run("--url", server.cfg.grpc_url, "--image", "/nonexistent.png").returncode == 2

@@ -61,6 +61,22 @@ def test_predict_with_every_input_form(server, samples, graph, protocol):
 
 
 @pytest.mark.parametrize("protocol", PROTOCOLS)
+def test_top_k_comes_ranked_from_the_server(server, samples, graph, protocol):
+    folder, rows = samples
+    with Client(url(server, protocol), protocol=protocol) as client:
+        full = client.predict(**_files(folder, rows[0]))
+        ranked = client.predict(**_files(folder, rows[0]), top_k=3)
+    assert ranked.probabilities is None and len(ranked.ranked) == 3
+    best = np.argsort(-full.probabilities)[:3]
+    assert [c.index for c in ranked.ranked] == list(best)
+    assert [c.label for c in ranked.ranked] == [graph.class_names[i] for i in best]
+    assert ranked.label == full.label and abs(ranked.confidence - full.confidence) <= 5e-7
+    assert np.array_equal(ranked.fused_embedding, full.fused_embedding)
+    with Client(url(server, protocol), protocol=protocol) as client, pytest.raises(InvalidInputError, match="top_k"):
+        client.predict(text="seven", top_k=len(graph.class_names) + 1)
+
+
+@pytest.mark.parametrize("protocol", PROTOCOLS)
 def test_missing_modalities_and_batch_of_32_in_flight(server, samples, protocol):
     folder, rows = samples
     items = []

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import io
 import json
 import urllib.request
 from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
 import pytest
+import soundfile as sf
 import tritonclient.grpc as grpc
 import tritonclient.http as http
 
@@ -56,6 +58,44 @@ def test_missing_modalities_match_offline(grpc_client, offline, graph, test_spli
         served = np.concatenate([o["probabilities"] for o in served_outputs(grpc_client, grpc, graph, folder, chosen, subset)])
         ref = offline_probabilities(*offline, folder, chosen, subset)
         assert np.max(np.abs(served - ref)) <= 1e-4, subset
+
+
+def _long_recording(data: bytes, total_s: float, offset_s: float, seed: int) -> bytes:
+    """A held-out utterance ``offset_s`` into ``total_s`` of quiet room noise, at its own rate."""
+    x, rate = sf.read(io.BytesIO(data), dtype="float32", always_2d=True)
+    x, rng = x.mean(axis=1), np.random.default_rng(seed)
+    before, after = int(offset_s * rate), max(0, int(total_s * rate) - int(offset_s * rate) - len(x))
+    noise = lambda n: (0.002 * rng.standard_normal(n)).astype(np.float32)  # noqa: E731
+    buf = io.BytesIO()
+    sf.write(buf, np.concatenate([noise(before), x, noise(after)]), rate, format="WAV", subtype="PCM_16")
+    return buf.getvalue()
+
+
+def test_long_recordings_served_equal_offline(grpc_client, offline, graph, test_split):
+    """Recordings far above the model's window (trimmed, then its loudest window) give the same
+    answer served as offline on the same bytes."""
+    from mmtriton.models.runners import eager_probabilities, torch_runners
+
+    folder, samples = test_split
+    chosen = [s for s in samples if s.audio and s.audio_state == "clean"][:24]
+    rng = np.random.default_rng(5)
+    cap = graph.preset.audio.max_input_seconds
+    clips = []
+    for i, s in enumerate(chosen):
+        total = float(rng.uniform(graph.preset.audio.max_seconds + 1, min(30.0, cap)))
+        clips.append(_long_recording((folder / s.audio).read_bytes(), total, float(rng.uniform(0, total - 3)), i))
+    model, pre = offline
+    runners = torch_runners(model, graph)
+    ref = np.stack([eager_probabilities(model, pre, None, c, None, runners=runners) for c in clips])
+    served = np.concatenate([grpc_client.infer(graph.ensemble.name, ensemble_inputs(grpc, graph, audio=c))
+                             .as_numpy(graph.probabilities.name) for c in clips])
+    result = agreement(served, ref)
+    assert result["top1_agreement"] == 1.0 and result["max_abs_prob_diff"] <= 1e-4, result
+    short = np.stack([eager_probabilities(model, pre, None, (folder / s.audio).read_bytes(), None, runners=runners)
+                      for s in chosen])
+    labels = np.array([s.label for s in chosen])
+    print(f"\nlong recordings: {len(clips)}, audio-only accuracy {np.mean(served.argmax(1) == labels):.3f} "
+          f"(the same utterances alone: {np.mean(short.argmax(1) == labels):.3f})")
 
 
 def _stats(server, model: str) -> tuple[int, int]:

@@ -73,6 +73,7 @@ class TensorSource:
         t = run_graph(g, self.runners, sample_tensors(self.pre, **item.kwargs))
         for m in MODALITIES:
             t[g.error(m).name] = np.array([[b""]], dtype=object)
+        t.update({internal: t[public] for internal, public in g.published.items()})  # postprocess's inputs
         return t
 
 

@@ -18,7 +18,6 @@ from mmtriton.preprocess import LogMel, pad_frames, preprocess_audio, preprocess
 from mmtriton.preprocess.tensors import placeholders, present_tensors
 from mmtriton.preprocess.text import TextTokenizer, check_text
 from mmtriton.serving.base import Arrays, BaseModel, pb_utils
-from mmtriton.spec.graph import INTERNAL_PREFIX
 from mmtriton.spec.tensors import Role
 from mmtriton.preprocess.batching import bytes_rows, pad_axis1, split_rows
 
@@ -161,23 +160,19 @@ class Postprocess(BaseModel):
     def read(self, request: Any) -> Arrays:
         self._raise_input_errors(request)
         arrays = {}
-        for public, internal in zip(self.published, self.internal):
-            value = self.input_array(request, internal.name)
+        for internal, public in self.published.items():
+            value = self.input_array(request, internal)
             if value is None:
-                raise InvalidInputError(f"{self.spec.name}: missing {internal.name}")
-            arrays[public.name] = value
+                raise InvalidInputError(f"{self.spec.name}: missing {internal}")
+            arrays[public] = value
         label = self.spec.output_with(Role.LABEL)
         arrays[label.name] = arrays[self.graph.probabilities.name].argmax(axis=1).astype(label.dtype.numpy)[:, None]
         return arrays
 
     @cached_property
-    def internal(self) -> tuple:
-        return self.spec.inputs_with(*(r for r in Role if r is not Role.ERROR))
-
-    @cached_property
-    def published(self) -> tuple:
-        """The public output each internal input is published as (same role, same order)."""
-        return tuple(self.spec.output(t.name[len(INTERNAL_PREFIX):]) for t in self.internal)
+    def published(self) -> dict[str, str]:
+        """Looked up once, not on every request."""
+        return self.graph.published
 
     def _raise_input_errors(self, request: Any) -> None:
         messages = []

@@ -98,6 +98,12 @@ class ModelGraph:
         return self.postprocess.output_with(Role.LABEL)
 
     @property
+    def published(self) -> dict[str, str]:
+        """Postprocess input (ensemble-internal name) -> the public output it is published as."""
+        return {t.name: t.name[len(INTERNAL_PREFIX):] for t in self.postprocess.inputs
+                if t.name.startswith(INTERNAL_PREFIX)}
+
+    @property
     def frames(self) -> Dim:
         """The log-mel frames axis (min/opt/max frames the audio encoder takes)."""
         return next(d for d in self.audio_encoder.input_with(Role.FEATURES).dims if isinstance(d, Dim))

@@ -141,18 +141,24 @@ def engines(preset: str = PresetOpt, precision: str = PrecisionOpt, workspace_mi
 
 @app.command("check-engines")
 def check_engines_cmd(repository: Path = typer.Option(Path("/models"), help="Model repository to check.")) -> None:
-    """Refuse (exit 2) when an engine's manifest does not match this GPU and TensorRT; the server
-    container runs this before tritonserver."""
+    """Refuse (exit 78) when an engine's manifest names another GPU architecture or TensorRT; warn
+    when only the GPU product differs. The server container runs this before tritonserver."""
     from mmtriton.engine.device import current_device
-    from mmtriton.engine.verify import check_engines, engines_in
+    from mmtriton.engine.verify import ENGINE_MISMATCH_EXIT, EngineMismatchError, check_engines, engine_warnings, engines_in
 
     try:
         if not engines_in(repository):
             console.print(f"check-engines: no TensorRT engines in {repository}; nothing to check")
             return
-        n = check_engines(repository, current_device())
+        device = current_device()
+        n = check_engines(repository, device)
+    except EngineMismatchError as e:
+        console.print(f"[red]error:[/red] {e}")
+        raise typer.Exit(ENGINE_MISMATCH_EXIT) from e
     except MMTritonError as e:
         fail(e)
+    for warning in engine_warnings(repository, device):
+        console.print(f"[yellow]warning:[/yellow] {warning}")
     console.print(f"check-engines: {n} engine(s) match this GPU and TensorRT")
 
 

@@ -91,10 +91,17 @@ def runtime_mismatches(found: EngineManifest, device: DeviceInfo) -> list[str]:
     if found.compute_capability != device.compute_capability:
         out.append(f"built for compute capability {found.compute_capability} ({found.gpu_name}), "
                    f"this GPU is {device.compute_capability} ({device.gpu_name})")
-    elif found.gpu_name != device.gpu_name:
-        out.append(f"built on {found.gpu_name}, running on {device.gpu_name} (same architecture; "
-                   "rebuild for tuned kernels)")
     return out
+
+
+def runtime_notes(found: EngineManifest, device: DeviceInfo) -> list[str]:
+    """What runs but is worth a rebuild: another product of the same architecture (e.g. an H100
+    PCIe plan on an H100 SXM) loads and runs correctly, with kernels tuned for the other one.
+    A warning, not a refusal: refusing would turn a working server into a restart loop."""
+    if found.compute_capability == device.compute_capability and found.gpu_name != device.gpu_name:
+        return [f"built on {found.gpu_name}, running on {device.gpu_name} (same compute capability "
+                f"{device.compute_capability}; rebuild for kernels tuned to this GPU)"]
+    return []
 
 
 def read_manifest(path: Path) -> EngineManifest:

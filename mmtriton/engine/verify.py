@@ -10,10 +10,18 @@ from __future__ import annotations
 from pathlib import Path
 
 from mmtriton.engine.device import DeviceInfo
-from mmtriton.engine.manifest import FILENAME, read_manifest, runtime_mismatches
+from mmtriton.engine.manifest import FILENAME, read_manifest, runtime_mismatches, runtime_notes
 from mmtriton.errors import EngineError
 
 PLAN = "model.plan"
+REBUILD = "docker compose run --rm builder"
+# sysexits' EX_CONFIG: the container exits with it on a mismatch, so that an operator (and the
+# compose restart policy, which gives up after a few tries) can tell it from a crash.
+ENGINE_MISMATCH_EXIT = 78
+
+
+class EngineMismatchError(EngineError):
+    """Engines built for another GPU architecture or TensorRT release: rebuild, do not restart."""
 
 
 def engines_in(repository: Path) -> list[Path]:
@@ -28,7 +36,7 @@ def engine_problems(repository: Path, device: DeviceInfo) -> list[str]:
         model = plan.parent.parent.name
         manifest = plan.with_name(FILENAME)
         if not manifest.is_file():
-            problems.append(f"{model}: {manifest} is missing; rebuild with `docker compose run --rm builder`")
+            problems.append(f"{model}: {manifest} is missing; rebuild with `{REBUILD}`")
             continue
         try:
             found = read_manifest(manifest)
@@ -39,13 +47,27 @@ def engine_problems(repository: Path, device: DeviceInfo) -> list[str]:
     return problems
 
 
+def engine_warnings(repository: Path, device: DeviceInfo) -> list[str]:
+    """One line per engine that runs here but was built on another product of the same GPU
+    architecture (unreadable manifests are ``engine_problems``' to report)."""
+    out = []
+    for plan in engines_in(repository):
+        manifest = plan.with_name(FILENAME)
+        try:
+            found = read_manifest(manifest) if manifest.is_file() else None
+        except EngineError:
+            found = None
+        out += [f"{plan.parent.parent.name}: {note}" for note in (runtime_notes(found, device) if found else [])]
+    return out
+
+
 def check_engines(repository: Path, device: DeviceInfo) -> int:
-    """Number of engines checked; raises EngineError listing every mismatch."""
+    """Number of engines checked; raises EngineMismatchError listing every mismatch."""
     plans = engines_in(repository)
     problems = engine_problems(repository, device)
     if problems:
-        raise EngineError("refusing to serve engines that do not match this GPU/TensorRT "
-                          f"({device.gpu_name}, compute {device.compute_capability}, TensorRT "
-                          f"{device.tensorrt_version}); rebuild them on this host with "
-                          "`docker compose run --rm builder`:\n  " + "\n  ".join(problems))
+        raise EngineMismatchError("refusing to serve engines that do not match this GPU/TensorRT "
+                                  f"({device.gpu_name}, compute {device.compute_capability}, TensorRT "
+                                  f"{device.tensorrt_version}); rebuild them on this host with "
+                                  f"`{REBUILD}`:\n  " + "\n  ".join(problems))
     return len(plans)

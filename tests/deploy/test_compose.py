@@ -77,6 +77,14 @@ def test_triton_service_is_locked_down_and_waits_for_the_builder(services):
     assert grace > int(t["environment"]["TRITON_EXIT_TIMEOUT"]), "compose must not SIGKILL before Triton drains"
 
 
+@pytest.mark.parametrize("name", ["triton", "triton-cpu"])
+def test_a_server_that_keeps_failing_is_not_restarted_forever(services, name):
+    """Wrong engines exit 78 on every start: the policy must give up (on-failure:N), which
+    unless-stopped and always never do."""
+    policy, _, retries = services[name]["restart"].partition(":")
+    assert policy == "on-failure" and 1 <= int(retries) <= 10
+
+
 def test_builder_builds_tensorrt_on_the_gpu_into_the_model_volume(services):
     b = services["builder"]
     assert _gpus(b) and b["restart"] == "no"

@@ -68,6 +68,15 @@ def test_failed_engine_check_stops_before_the_server(sandbox):
     assert proc.returncode == 2 and [line.split()[0] for line in log.read_text().splitlines()] == ["mmtriton"]
 
 
+def test_an_engine_mismatch_exit_status_reaches_the_container(sandbox):
+    """check-engines exits 78 on wrong engines; the entrypoint must pass it on unchanged (the
+    compose restart policy and the operator read it), not turn it into 1."""
+    bin_dir, log, repo = sandbox
+    (bin_dir / "mmtriton").write_text(f'#!/bin/sh\necho "mmtriton $*" >> "{log}"\nexit 78\n')
+    proc = run(bin_dir, {"TRITON_ADMIN_KEY": "k", "MODEL_REPOSITORY": str(repo)})
+    assert proc.returncode == 78 and "tritonserver" not in log.read_text()
+
+
 def test_script_is_executable_and_valid_bash():
     assert os.access(SCRIPT, os.X_OK)
     assert subprocess.run(["bash", "-n", str(SCRIPT)]).returncode == 0

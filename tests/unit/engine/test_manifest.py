@@ -10,7 +10,7 @@ import pytest
 from mmtriton.engine.build import rebuild_reasons
 from mmtriton.engine.device import DeviceInfo, same_tensorrt
 from mmtriton.engine.manifest import (
-    EngineManifest, differences, expected_manifest, read_manifest, runtime_mismatches, sha256_file, write_manifest,
+    EngineManifest, differences, expected_manifest, read_manifest, runtime_mismatches, runtime_notes, sha256_file, write_manifest,
 )
 from mmtriton.engine.profiles import BuildOptions, Precision
 from mmtriton.errors import EngineError
@@ -83,5 +83,7 @@ def test_runtime_check_accepts_same_release_and_refuses_other_gpu_or_tensorrt(gr
     assert runtime_mismatches(m, DeviceInfo("NVIDIA H200", "9.0", "10.13.3")) == []  # same release, shorter spelling
     assert "TensorRT 10.13.3.9" in runtime_mismatches(m, DeviceInfo("NVIDIA H200", "9.0", "10.14.1.48"))[0]
     assert "compute capability 9.0" in runtime_mismatches(m, DeviceInfo("NVIDIA L4", "8.9", "10.13.3.9"))[0]
-    assert "rebuild" in runtime_mismatches(m, DeviceInfo("NVIDIA H100 80GB HBM3", "9.0", "10.13.3.9"))[0]
+    sibling = DeviceInfo("NVIDIA H100 80GB HBM3", "9.0", "10.13.3.9")  # same architecture: runs, worth a rebuild
+    assert runtime_mismatches(m, sibling) == [] and "rebuild" in runtime_notes(m, sibling)[0]
+    assert runtime_notes(m, DeviceInfo("NVIDIA H200", "9.0", "10.13.3.9")) == []
     assert same_tensorrt("10.13.3.9", "10.13.3.1") and not same_tensorrt("10.13.3.9", "10.13.2.9")

@@ -110,16 +110,26 @@ def _assert_clean(launcher: Launcher, regions_before: set[str]) -> None:
             raise AssertionError(str(e)) from e
 
 
+def _serving(launcher: Launcher) -> tuple[int, list]:
+    """The ready server's pid and its stubs (waits out a supervisor restart in progress)."""
+    found: dict = {}
+
+    def up() -> bool:
+        pid = launcher.tritonserver() if launcher.ready() else None
+        found.update(pid=pid, stubs=procinfo.stubs(pid) if pid else [])
+        return bool(found["stubs"])
+
+    _wait_for(up, "launcher ready with its Python stubs")
+    return found["pid"], found["stubs"]
+
+
 def _signal_moment(rng: random.Random, round_no: int, launcher: Launcher) -> str:
     """Round 0, 4, 8...: while starting. Otherwise: a stub killed under load, then the signal at
     a random delay across the supervisor's restart (before it notices, while it restarts, after)."""
     if round_no % 4 == 0:
         time.sleep(rng.uniform(0.2, 3.0))
         return "while starting" + (" (had become ready)" if launcher.ready() else "")
-    _wait_for(launcher.ready, "launcher ready")
-    server_pid = launcher.tritonserver()
-    stubs = procinfo.stubs(server_pid)
-    assert stubs, "the server has Python stubs"
+    server_pid, stubs = _serving(launcher)
     os.kill(rng.choice(stubs).pid, signal.SIGKILL)
     delay = rng.uniform(0.0, 8.0)
     time.sleep(delay)
@@ -160,9 +170,7 @@ def test_the_server_does_not_outlive_a_killed_launcher(quiet_host, repository, t
     (SIGTERM) must stop it, and it must take its stubs and their regions with it."""
     regions_before = set(procinfo.shm_regions())
     launcher = _launch(repository, tmp_path / "killed")
-    _wait_for(launcher.ready, "launcher ready")
-    server_pid = launcher.tritonserver()
-    assert server_pid is not None
+    server_pid, _ = _serving(launcher)
     stop_load = threading.Event()
     load = threading.Thread(target=_load, args=(launcher.grpc, stop_load), daemon=True)
     load.start()

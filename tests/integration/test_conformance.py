@@ -131,6 +131,25 @@ def test_infer_with_json_data_and_the_request_id_echoed(server, grpc_client, gra
     assert np.array_equal(result.as_numpy(graph.probabilities.name), np.asarray([probs["data"]], np.float32))
 
 
+def test_a_request_of_several_rows_answers_row_by_row(server, grpc_client, graph):
+    """Shape [3, 1]: three captions in one request; each row as it answers alone (the encoders
+    run them as a batch of 3, so values agree to float rounding, labels exactly)."""
+    texts = [TEXT, "a card showing the number three", "nine"]
+    body = {"inputs": [{**_text_input(graph, rows=3), "data": texts}]}
+    status, out = _json(server, f"/v2/models/{graph.ensemble.name}/infer", body)
+    assert status == 200
+    rows = {o["name"]: o for o in out["outputs"]}
+    probs = np.asarray(rows[graph.probabilities.name]["data"], np.float32).reshape(3, -1)
+    assert rows[graph.label.name]["shape"] == [3, 1]
+    batched = grpc_client.infer(graph.ensemble.name, [_grpc_text(graph, array=np.array([[t.encode()] for t in texts],
+                                                                                        dtype=object))])
+    for i, text in enumerate(texts):
+        alone = grpc_client.infer(graph.ensemble.name, [_grpc_text(graph, array=np.array([[text.encode()]], dtype=object))])
+        single = alone.as_numpy(graph.probabilities.name)[0]
+        assert np.max(np.abs(probs[i] - single)) <= 1e-5 and np.max(np.abs(batched.as_numpy(graph.probabilities.name)[i] - single)) <= 1e-5
+        assert rows[graph.label.name]["data"][i] == int(alone.as_numpy(graph.label.name)[0, 0]) == int(single.argmax())
+
+
 def _binary_outputs(headers: dict, raw: bytes) -> tuple[dict, dict[str, bytes]]:
     """Triton's binary tensor extension: a JSON header of Inference-Header-Content-Length bytes,
     then each binary output's bytes in order (``binary_data_size`` each)."""

@@ -63,6 +63,11 @@ def _profile(builder, spec: ModelSpec):
 
 def _precision(trt, config, options: BuildOptions, calibrator: Any, profile) -> None:
     if options.precision is Precision.FP32:
+        # TensorRT enables TF32 by default on Ampere and newer: "FP32" matmuls and convolutions
+        # would round their inputs to 10 mantissa bits. FP32 means FP32 here.
+        tf32 = getattr(trt.BuilderFlag, "TF32", None)
+        if tf32 is not None:
+            config.clear_flag(tf32)
         return
     fp16 = getattr(trt.BuilderFlag, "FP16", None)
     if fp16 is None:

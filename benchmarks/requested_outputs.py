@@ -24,6 +24,7 @@ import tritonclient.grpc as grpc
 import tritonclient.http as http
 
 from mmtriton_bench.identity import cpu_label
+from mmtriton_bench.markdown import table
 
 from mmtriton.data.generate import read_manifest
 from mmtriton.data.payloads import payload
@@ -89,9 +90,9 @@ def markdown(rows: dict, n: int, command: str) -> str:
              f"`{command}` on {cpu_label()}; Triton 2.51.0 embedded, model_repository as committed; "
              f"{n} held-out samples with image + audio + text, one request at a time (concurrency 1), "
              "label-only and full requests alternating.", "",
-             "| protocol / outputs | response bytes | p50 ms | p90 ms |", "|---|---:|---:|---:|"]
-    lines += [f"| {k} | {v['response_bytes']:,} | {v['p50_ms']} | {v['p90_ms']} |" for k, v in rows.items()]
-    lines += ["", "Bytes: HTTP response body; gRPC response message (serialised protobuf, before HTTP/2 framing)."]
+             table(("protocol / outputs", "response bytes", "p50 ms", "p90 ms"),
+                   [(k, f"{v['response_bytes']:,}", v["p50_ms"], v["p90_ms"]) for k, v in rows.items()]),
+             "", "Bytes: HTTP response body; gRPC response message (serialised protobuf, before HTTP/2 framing)."]
     return "\n".join(lines) + "\n"
 
 

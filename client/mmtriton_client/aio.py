@@ -95,6 +95,7 @@ class AsyncClient(ClientBase):
                             timeout: Optional[float] = None, top_k: Optional[int] = None) -> list[BatchItem]:
         gate = asyncio.Semaphore(max(1, max_in_flight))
         await self.info()
+        self._builder.outputs(self.sync_module, top_k)  # a bad top_k fails once, not per item
 
         async def one(index: int, item: dict) -> BatchItem:
             async with gate:

@@ -143,6 +143,7 @@ class Client(ClientBase):
                 return BatchItem(index, error=convert(e))
 
         self.info  # noqa: B018 - fetch once before the threads start
+        self._builder.outputs(self.sync_module, top_k)  # a bad top_k fails once, not per item
         return list(self._executor(max_in_flight).map(one, enumerate(items)))
 
     def _executor(self, size: int) -> ThreadPoolExecutor:

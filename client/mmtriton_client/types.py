@@ -7,7 +7,7 @@ from typing import Optional
 
 import numpy as np
 
-from mmtriton_client.errors import ClientError
+from mmtriton_client.errors import ClientError, InferenceError
 
 
 @dataclass(frozen=True)
@@ -52,7 +52,7 @@ class Classification:
             score, index, label = text.split(":", 2)
             return cls(label, int(index), float(score))
         except ValueError as e:
-            raise ClientError(f"not a classification entry (score:index:label): {text!r}") from e
+            raise InferenceError(f"the server's classification entry is not score:index:label: {text!r}") from e
 
 
 @dataclass(frozen=True)

@@ -8,9 +8,10 @@ in its log (or, across GPU SKUs, run untuned kernels silently). The container en
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Optional
 
 from mmtriton.engine.device import DeviceInfo
-from mmtriton.engine.manifest import FILENAME, read_manifest, runtime_mismatches, runtime_notes
+from mmtriton.engine.manifest import FILENAME, EngineManifest, read_manifest, runtime_mismatches, runtime_notes
 from mmtriton.errors import EngineError
 
 PLAN = "model.plan"
@@ -29,36 +30,35 @@ def engines_in(repository: Path) -> list[Path]:
     return sorted(p for p in repository.glob(f"*/*/{PLAN}") if p.parent.name.isdigit())
 
 
+def _manifests(repository: Path) -> list[tuple[str, Optional[EngineManifest], str]]:
+    """(model, manifest or None, why it is unusable) for every engine: each manifest read once."""
+    out = []
+    for plan in engines_in(repository):
+        model, manifest = plan.parent.parent.name, plan.with_name(FILENAME)
+        if not manifest.is_file():
+            out.append((model, None, f"{manifest} is missing; rebuild with `{REBUILD}`"))
+            continue
+        try:
+            out.append((model, read_manifest(manifest), ""))
+        except EngineError as e:
+            out.append((model, None, str(e)))
+    return out
+
+
 def engine_problems(repository: Path, device: DeviceInfo) -> list[str]:
     """One line per engine that must not be served on ``device``; empty when all match."""
     problems = []
-    for plan in engines_in(repository):
-        model = plan.parent.parent.name
-        manifest = plan.with_name(FILENAME)
-        if not manifest.is_file():
-            problems.append(f"{model}: {manifest} is missing; rebuild with `{REBUILD}`")
-            continue
-        try:
-            found = read_manifest(manifest)
-        except EngineError as e:
-            problems.append(f"{model}: {e}")
-            continue
-        problems += [f"{model}: {reason}" for reason in runtime_mismatches(found, device)]
+    for model, found, unusable in _manifests(repository):
+        reasons = [unusable] if found is None else runtime_mismatches(found, device)
+        problems += [f"{model}: {reason}" for reason in reasons]
     return problems
 
 
 def engine_warnings(repository: Path, device: DeviceInfo) -> list[str]:
     """One line per engine that runs here but was built on another product of the same GPU
-    architecture (unreadable manifests are ``engine_problems``' to report)."""
-    out = []
-    for plan in engines_in(repository):
-        manifest = plan.with_name(FILENAME)
-        try:
-            found = read_manifest(manifest) if manifest.is_file() else None
-        except EngineError:
-            found = None
-        out += [f"{plan.parent.parent.name}: {note}" for note in (runtime_notes(found, device) if found else [])]
-    return out
+    architecture (unusable manifests are ``engine_problems``' to report)."""
+    return [f"{model}: {note}" for model, found, _ in _manifests(repository) if found is not None
+            for note in runtime_notes(found, device)]
 
 
 def check_engines(repository: Path, device: DeviceInfo) -> int:

@@ -165,14 +165,19 @@ class Postprocess(BaseModel):
             if value is None:
                 raise InvalidInputError(f"{self.spec.name}: missing {internal}")
             arrays[public] = value
-        label = self.spec.output_with(Role.LABEL)
-        arrays[label.name] = arrays[self.graph.probabilities.name].argmax(axis=1).astype(label.dtype.numpy)[:, None]
+        label, probs = self.label
+        arrays[label.name] = arrays[probs].argmax(axis=1).astype(label.dtype.numpy)[:, None]
         return arrays
 
     @cached_property
     def published(self) -> dict[str, str]:
         """Looked up once, not on every request."""
         return self.graph.published
+
+    @cached_property
+    def label(self) -> tuple:
+        """(label output, name of the probabilities it is the argmax of), looked up once."""
+        return self.spec.output_with(Role.LABEL), self.graph.probabilities.name
 
     def _raise_input_errors(self, request: Any) -> None:
         messages = []

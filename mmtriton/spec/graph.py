@@ -167,6 +167,8 @@ def _build(p: Preset) -> ModelGraph:
 
     fusion_inputs = (emb["image"], emb["audio"], emb["text"], present["image"], present["audio"], present["text"])
     outputs = (probs, label, fused, emb["image"], emb["audio"], emb["text"])
+    # Every output, fused_embedding too, comes from postprocess: an output from another step would
+    # let a client that asks only for it prune postprocess, and with it the input-error report.
     passed = tuple(t for t in outputs if t is not label)
     internal = {t.name: dataclasses.replace(t, name=INTERNAL_PREFIX + t.name) for t in passed}
     g = dict(

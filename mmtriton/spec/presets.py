@@ -64,8 +64,11 @@ class Preset:
     def __post_init__(self) -> None:
         if self.image.size < 32:
             raise SpecError(f"preset {self.name!r}: image size {self.image.size} is below 32 px")
-        if not self.audio.min_seconds < self.audio.max_seconds <= self.audio.max_input_seconds:
+        a = self.audio
+        if not a.min_seconds < a.max_seconds <= a.max_input_seconds:
             raise SpecError(f"preset {self.name!r}: audio needs min_seconds < max_seconds <= max_input_seconds")
+        if a.max_seconds * a.sample_rate < a.hop_length:
+            raise SpecError(f"preset {self.name!r}: the audio window must hold at least one hop")
         if self.text.max_tokens < 4:
             raise SpecError(f"preset {self.name!r}: max_tokens must be >= 4")
 

@@ -3,7 +3,12 @@
 # TensorRT, then exec tritonserver with the hardened flags. Never echoes the admin key.
 set -euo pipefail
 
-: "${TRITON_ADMIN_KEY:?TRITON_ADMIN_KEY is empty: set it in .env (see .env.example)}"
+# Kubernetes mounts the key as a file (a Secret volume); compose passes it in the environment.
+if [ -n "${TRITON_ADMIN_KEY_FILE:-}" ]; then
+  [ -r "$TRITON_ADMIN_KEY_FILE" ] || { echo "TRITON_ADMIN_KEY_FILE=$TRITON_ADMIN_KEY_FILE is not readable" >&2; exit 2; }
+  TRITON_ADMIN_KEY=$(tr -d '\r\n' < "$TRITON_ADMIN_KEY_FILE")
+fi
+: "${TRITON_ADMIN_KEY:?TRITON_ADMIN_KEY is empty: set it in .env (see .env.example), or TRITON_ADMIN_KEY_FILE}"
 REPOSITORY=${MODEL_REPOSITORY:-/models}
 HEADER=${TRITON_ADMIN_HEADER:-admin-key}
 RESTRICTED=${TRITON_RESTRICTED_APIS:-model-repository,shared-memory,statistics,trace,logging}

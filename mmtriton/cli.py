@@ -14,7 +14,7 @@ from typing import Optional
 import typer
 from rich.logging import RichHandler
 
-from mmtriton import workflows as wf
+from mmtriton import cli_cluster, workflows as wf
 from mmtriton.console import (
     console, model_json, print_engine, print_metrics, print_parity, print_spec, progress_bars,
 )
@@ -28,6 +28,7 @@ TargetOpt = typer.Option("embedded", help="embedded (Python backend + ONNX Runti
 PrecisionOpt = typer.Option("fp16", help="fp32, fp16, or int8 (calibrated on the validation split).")
 WorkspaceOpt = typer.Option(2048, help="TensorRT workspace memory pool limit (MiB).")
 CalibrationOpt = typer.Option(16, help="INT8: calibration batches of opt batch size.")
+cli_cluster.register(app)
 # Commands of separately installed parts, found by entry point: the benchmark harness
 # (`mmtriton-bench`, benchmarks/) adds `bench` and `soak`; the server image has neither.
 for _ep in importlib.metadata.entry_points(group="mmtriton.commands"):

@@ -4,7 +4,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-APT_PACKAGES=(espeak-ng libsndfile1 libpython3.11 libb64-0d fonts-dejavu-core fonts-liberation2 fonts-freefont-ttf docker-compose)
+APT_PACKAGES=(espeak-ng libsndfile1 libpython3.11 libb64-0d fonts-dejavu-core fonts-liberation2 fonts-freefont-ttf docker-compose prometheus)
 PYTHON=${PYTHON:-python3.11}
 VENV=.venv
 STAMP=$VENV/.mmtriton-installed
@@ -22,6 +22,9 @@ fi
 
 command -v "$PYTHON" >/dev/null || PYTHON=python3
 [ -x "$VENV/bin/python" ] || "$PYTHON" -m venv "$VENV"
+
+# The Helm chart's validators (helm, checkov, kubernetes-models): their own stamp and folder.
+bash scripts/deploy-tools.sh
 
 want=$(cat pyproject.toml client/pyproject.toml benchmarks/pyproject.toml scripts/setup.sh | sha256sum | cut -d' ' -f1)
 if [ -f "$STAMP" ] && [ "$(cat "$STAMP")" = "$want" ]; then

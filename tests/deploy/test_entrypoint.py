@@ -49,6 +49,17 @@ def test_engines_are_checked_then_the_server_runs_locked_down(sandbox):
     assert "s3cret" not in proc.stdout + proc.stderr
 
 
+def test_the_key_can_come_from_a_mounted_secret_file(sandbox, tmp_path):
+    bin_dir, log, repo = sandbox
+    key = tmp_path / "admin-key"
+    key.write_text("fr0m-file\n")
+    proc = run(bin_dir, {"TRITON_ADMIN_KEY_FILE": str(key), "MODEL_REPOSITORY": str(repo)})
+    assert proc.returncode == 0, proc.stderr
+    assert f"--http-restricted-api={RESTRICTED}:admin-key=fr0m-file" in log.read_text().split()
+    missing = run(bin_dir, {"TRITON_ADMIN_KEY_FILE": str(tmp_path / "absent"), "MODEL_REPOSITORY": str(repo)})
+    assert missing.returncode == 2 and "not readable" in missing.stderr
+
+
 def test_missing_key_refuses_to_start(sandbox):
     bin_dir, log, repo = sandbox
     proc = run(bin_dir, {"MODEL_REPOSITORY": str(repo)})

@@ -1,0 +1,87 @@
+"""Commands the Kubernetes chart runs inside its pods (deploy/helm/mmtriton): the engine cache
+shared by a GPU product's build Job and its servers, the deep readiness probe, and the generator
+of the chart's Prometheus rules. Registered on the ``mmtriton`` app by ``mmtriton.cli``."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+from typing import Optional
+
+import typer
+
+from mmtriton.console import console
+from mmtriton.errors import MMTritonError
+
+engine_cache = typer.Typer(help="The engine cache of the Kubernetes chart: <release>/<gpu product>/<precision>/<onnx hash>/.",
+                           no_args_is_help=True)
+CacheOpt = typer.Option(Path("/cache"), help="The mounted engine cache volume.")
+ReleaseOpt = typer.Option(..., help="NGC release of the images (fixes the TensorRT version).")
+ProductOpt = typer.Option(..., help="GPU product: the node label nvidia.com/gpu.product.")
+PrecisionOpt = typer.Option(..., help="fp32, fp16 or int8.")
+RULES = Path("deploy/helm/mmtriton/files/rules.yaml")
+
+
+def _fail(error: MMTritonError) -> None:
+    console.print(f"[red]error:[/red] {error}")
+    raise typer.Exit(2)
+
+
+@engine_cache.command("publish")
+def publish_cmd(repository: Path = typer.Option(..., help="A repository written by `mmtriton deploy-build`."),
+                cache: Path = CacheOpt, release: str = ReleaseOpt, product: str = ProductOpt,
+                precision: str = PrecisionOpt) -> None:
+    """Copy a built repository into the cache under its key and mark it current (atomic)."""
+    from mmtriton.engine.cache import CacheKey, publish
+
+    try:
+        path = publish(repository, cache, CacheKey(release, product, precision))
+    except MMTritonError as e:
+        _fail(e)
+    console.print(f"engine-cache: published {path}")
+
+
+@engine_cache.command("fetch")
+def fetch_cmd(to: Path = typer.Option(..., help="Empty folder to copy the repository into."),
+              cache: Path = CacheOpt, release: str = ReleaseOpt, product: str = ProductOpt,
+              precision: str = PrecisionOpt,
+              onnx_hash: Optional[str] = typer.Option(None, help="ONNX hash to serve (default: the current one).")) -> None:
+    """Copy the cached repository of this release, product, precision and ONNX hash."""
+    from mmtriton.engine.cache import CacheKey, fetch
+
+    try:
+        src = fetch(cache, CacheKey(release, product, precision), to, onnx_hash)
+    except MMTritonError as e:
+        _fail(e)
+    console.print(f"engine-cache: {src} -> {to}")
+
+
+def probe(http_url: str = typer.Option("127.0.0.1:8000", help="HTTP host:port of the server."),
+          preset: str = typer.Option("demo", help="Spec preset the repository was built with."),
+          timeout: float = typer.Option(10.0, help="Seconds the inference may take.")) -> None:
+    """Deep health check: one real inference through the ensemble (exit 1 with the reason).
+    Triton 2.x keeps /v2/health/ready at 200 after a Python stub died; this does not."""
+    from mmtriton.serving.supervisor import DeepProbe
+    from mmtriton.spec import get_graph
+
+    reason = DeepProbe(get_graph(preset), http_url, timeout)()
+    if reason:
+        sys.stderr.write(f"probe failed: {reason}\n")
+        raise typer.Exit(1)
+
+
+def monitoring_rules(out: Path = typer.Option(RULES, help="Where to write the Prometheus rule file."),
+                     preset: str = typer.Option("demo", help="Spec preset (model names).")) -> None:
+    """Write the chart's Prometheus recording rules (queue-to-compute ratio) from the spec."""
+    from mmtriton.repository.monitoring import rules_yaml
+    from mmtriton.spec import get_graph
+
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(rules_yaml(get_graph(preset)))
+    console.print(f"rules written to {out}")
+
+
+def register(app: typer.Typer) -> None:
+    app.add_typer(engine_cache, name="engine-cache")
+    app.command("probe")(probe)
+    app.command("monitoring-rules")(monitoring_rules)

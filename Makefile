@@ -5,7 +5,7 @@ PRESET ?= demo
 export HF_HUB_OFFLINE := 1
 export NUMBA_CACHE_DIR := $(CURDIR)/.numba_cache
 
-.PHONY: setup demo test bench soak data train export parity repo serve spec clean
+.PHONY: setup demo test bench soak capacity data train export parity repo serve spec clean
 
 setup:
 	@bash scripts/setup.sh
@@ -23,6 +23,10 @@ bench: setup
 # Soak (after `make demo`): the ensemble at saturation for MINUTES (default 10), RSS/shm/metrics sampled.
 soak: setup
 	$(MM) soak --preset $(PRESET) $(if $(MINUTES),--minutes $(MINUTES))
+
+# Capacity model (no server needed): replicas from the committed perf.csv + a simulated HPA day.
+capacity: setup
+	$(MM) capacity
 
 data: setup
 	$(MM) data

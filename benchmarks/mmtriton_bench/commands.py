@@ -22,6 +22,14 @@ def _fail(error: MMTritonError) -> None:
     raise typer.Exit(2)
 
 
+def _command_line(ctx: typer.Context) -> str:
+    """The options given on this invocation (not sys.argv, which is pytest's under CliRunner); the
+    make target when there are none."""
+    given = [(k, v) for k, v in ctx.params.items() if ctx.get_parameter_source(k).name != "DEFAULT"]
+    flags = [f"--{k.replace('_', '-')} {v}" for k, v in given]
+    return f"mmtriton {ctx.info_name} " + " ".join(flags) if flags else f"make {ctx.info_name}"
+
+
 def bench(preset: str = PresetOpt,
           full: bool = typer.Option(False, "--full", help="Every model, c=1..32, tuning sweep (about 40 min on 2 cores)."),
           name: Optional[str] = typer.Option(None, help="Report name: <out>/<name>.md (default quick/full)."),
@@ -96,3 +104,41 @@ def soak(preset: str = PresetOpt, minutes: float = typer.Option(10.0, help="How 
     console.print(f"report: {path}")
     if not all(res.verdict().values()):
         raise typer.Exit(1)
+
+
+def capacity(ctx: typer.Context,
+             slo_ms: float = typer.Option(100.0, help="Latency SLO: p99 in ms."),
+             peak_rps: float = typer.Option(400.0, help="Peak arrivals/s (placeholder: put your own)."),
+             target_utilisation: float = typer.Option(0.7, help="Highest utilisation a replica may run at, at the peak."),
+             startup_s: float = typer.Option(180.0, help="Seconds before a new pod serves (placeholder: GPU model load)."),
+             throughput: Optional[float] = typer.Option(None, help="Per-replica req/s at the SLO measured on a GPU "
+                                                        "(default: the CPU figure from --perf)."),
+             perf: Path = typer.Option(Path("benchmarks/results/full/perf.csv"), help="perf_analyzer results (make bench FULL=1)."),
+             values: Path = typer.Option(Path("deploy/helm/mmtriton/values.yaml"), help="Chart values with `autoscaling`."),
+             out: Path = typer.Option(Path("benchmarks/results"), help="Report folder: <out>/capacity.md, <out>/capacity/.")) -> None:
+    """Replicas for a peak rate (utilisation + Erlang C wait check), then a deterministic day against
+    the Kubernetes HPA on the chart's queue-to-compute metric; writes capacity.md and a plot."""
+    from mmtriton_bench.capacity import replica_throughput, size
+    from mmtriton_bench.capacity_report import CapacityRun, write_report
+    from mmtriton_bench.capacity_sim import Autoscaling, simulate
+
+    try:
+        measured = replica_throughput(perf, slo_ms)
+        mu, budget = measured.rps if throughput is None else throughput, slo_ms - measured.p99_ms
+        sizing, hpa = size(peak_rps, mu, target_utilisation, budget), Autoscaling.from_values(values)
+        days = tuple((s, simulate(hpa, mu, peak_rps, s)) for s in sorted({0.0, 60.0, startup_s, 600.0}))
+        command = _command_line(ctx)
+        run = CapacityRun(command, slo_ms, peak_rps, target_utilisation, startup_s, measured, throughput, budget,
+                          sizing, hpa, values, dict(days)[startup_s], days)
+        path = write_report(run, out)
+    except MMTritonError as e:
+        _fail(e)
+    d = run.day
+    console.print(f"per replica: {mu:g} req/s at p99 <= {slo_ms:g} ms "
+                  f"({'--throughput' if throughput else f'measured, {perf}, 2-core CPU'})")
+    console.print(f"sizing: {sizing.replicas} replicas for {peak_rps:g} req/s (utilisation <= {target_utilisation:g}, "
+                  f"P(wait > {budget:.1f} ms) <= 1 %)")
+    console.print(f"day: served {d.offered - d.rejected:,.0f}, rejected {d.rejected:,.0f} "
+                  f"({100 * d.rejected / d.offered:.3f} %), replica-hours {d.replica_hours:.1f} autoscaled vs "
+                  f"{sizing.replicas * 24:.0f} static, max replicas {max(d.replicas)}")
+    console.print(f"report: {path}")

@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import dataclasses
 import math
+import re
+from pathlib import Path
 
 import pytest
 from typer.testing import CliRunner
@@ -15,6 +17,7 @@ from mmtriton_bench.capacity_sim import Autoscaling
 from mmtriton.cli import app
 from mmtriton.errors import BenchError
 
+ROOT = Path(__file__).resolve().parents[3]
 HPA = Autoscaling(min_replicas=1, max_replicas=8, target=0.5, up_window_s=0, down_window_s=300)
 
 
@@ -103,11 +106,32 @@ def test_scale_down_is_held_by_the_stabilisation_window():
     assert sim.stabilise([(0.0, 2), (15.0, 7)], 15.0, 2, slow_up) == 2
 
 
-def test_min_max_and_rate_limits():
-    assert sim.limit(50, 2, HPA) == 6       # +4 pods beats +100 % from 2
-    assert sim.limit(50, 6, HPA) == 8       # maxReplicas
-    assert sim.limit(0, 5, HPA) == 1        # minReplicas
-    assert sim.limit(3, 5, dataclasses.replace(HPA, min_replicas=4)) == 4
+def test_rate_limits_count_from_the_start_of_the_period_then_min_max():
+    assert sim.limit(50, 2, [], 0.0, HPA) == 4                 # +2 pods per 60 s
+    assert sim.limit(50, 4, [(0.0, 2)], 45.0, HPA) == 4        # those 2 were this period's
+    assert sim.limit(50, 4, [(0.0, 2)], 60.0, HPA) == 6        # period over
+    assert sim.limit(50, 7, [], 0.0, HPA) == 8                 # maxReplicas
+    assert sim.limit(1, 5, [], 0.0, HPA) == 4                  # -1 pod per 120 s
+    assert sim.limit(1, 4, [(0.0, -1)], 105.0, HPA) == 4
+    assert sim.limit(1, 4, [(0.0, -1)], 120.0, HPA) == 3
+    assert sim.limit(0, 5, [], 0.0, dataclasses.replace(HPA, down_pods=10)) == 1  # minReplicas
+    assert sim.limit(3, 3, [], 0.0, HPA) == 3
+
+
+def test_controller_remembers_its_scale_events():
+    controller, n, seen = sim.Controller(HPA), 2, []
+    for t in range(0, 150, 15):  # 2 pods saturated throughout, the new ones never ready
+        n = controller.sync(float(t), 2, n - 2, sim.RATIO_CAP)
+        seen.append(n)
+    assert seen == [4, 4, 4, 4, 6, 6, 6, 6, 8, 8]
+
+
+def test_chart_template_sets_the_rate_limits_modelled():
+    text = (ROOT / "deploy/helm/mmtriton/templates/hpa.yaml").read_text()
+    up, down = (re.search(rf"{side}:.*?type: Pods, value: (\d+), periodSeconds: (\d+)", text, re.S).groups()
+                for side in ("scaleUp", "scaleDown"))
+    assert (int(up[0]), float(up[1])) == (HPA.up_pods, HPA.up_period_s)
+    assert (int(down[0]), float(down[1])) == (HPA.down_pods, HPA.down_period_s)
 
 
 def test_new_pods_serve_only_after_the_start_up_time():
@@ -119,6 +143,12 @@ def test_new_pods_serve_only_after_the_start_up_time():
         served = next(i for i in range(grown, len(day.t_s)) if day.capacity_rps[i] > day.capacity_rps[burst])
         assert grown == burst + 1  # the sync at the end of the burst's first period adds pods
         assert day.t_s[served] - day.t_s[burst] == pytest.approx(sim.SYNC_S + startup)
+
+
+def test_scale_down_deletes_starting_pods_first():
+    assert sim.resize([0.0, 900.0, 0.0, 600.0], 2, 1000.0) == [0.0, 0.0]
+    assert sim.resize([0.0, 900.0, 0.0, 600.0], 3, 1000.0) == [0.0, 0.0, 600.0]
+    assert sim.resize([0.0], 3, 195.0) == [0.0, 195.0, 195.0]
 
 
 def test_the_day_is_deterministic_and_cheaper_than_static_peak():
@@ -151,8 +181,8 @@ def test_values_file_is_read(tmp_path):
 
 
 def test_command_writes_the_report_with_inputs_marked(tmp_path):
-    (tmp_path / "perf.csv").write_text("model,protocol,concurrency,shared_memory,throughput,p50_ms,p90_ms,p99_ms,variant\n"
-                                       "multimodal,grpc,4,none,80,40,60,70,tuned\n")
+    (tmp_path / "perf.csv").write_text("model,protocol,concurrency,shared_memory,throughput,p50_ms,p90_ms,p99_ms,"
+                                       "variant\nmultimodal,grpc,4,none,80,40,60,70,tuned\n")
     (tmp_path / "values.yaml").write_text("autoscaling: {minReplicas: 1, maxReplicas: 6, target: 0.5}\n")
     args = ["capacity", "--perf", str(tmp_path / "perf.csv"), "--values", str(tmp_path / "values.yaml"),
             "--out", str(tmp_path), "--peak-rps", "300", "--throughput", "120"]
@@ -161,6 +191,7 @@ def test_command_writes_the_report_with_inputs_marked(tmp_path):
     assert "sizing: 4 replicas for 300 req/s" in result.output  # 300 / (0.7 x 120) = 3.6
     md = (tmp_path / "capacity.md").read_text()
     assert "GPU throughput from `--throughput`" in md and "| peak arrival rate | 300 req/s | placeholder |" in md
-    assert "Produced by `mmtriton capacity --peak-rps 300.0 --throughput 120.0 --perf" in md
+    produced = next(line for line in md.splitlines() if line.startswith("Produced by `mmtriton capacity --"))
+    assert "--peak-rps 300.0" in produced and "--throughput 120.0" in produced and "--slo-ms" not in produced
     assert "**4 replicas**" in md and "(capacity/day.png)" in md
     assert (tmp_path / "capacity" / "day.png").stat().st_size > 10_000

@@ -28,3 +28,29 @@ def untrained_model(graph):
 
     torch.manual_seed(0)
     return MultimodalModel(graph, Sources(default_text_model(), str(default_image_weights()))).eval()
+
+
+@pytest.fixture()
+def built_repo(graph):
+    """Lays out a repository as `mmtriton deploy-build --target tensorrt` writes it (4 engines with
+    manifests built on an H100 by TensorRT 11.4, fp16, plus an ensemble config): a factory."""
+    from mmtriton.engine.device import DeviceInfo
+    from mmtriton.engine.manifest import expected_manifest, write_manifest
+    from mmtriton.engine.profiles import BuildOptions
+
+    def build(tmp_path: Path, onnx_bytes: bytes = b"onnx-v1", device: DeviceInfo | None = None,
+              name: str = "repo") -> Path:
+        device = device or DeviceInfo("NVIDIA H100 80GB HBM3", "9.0", "11.4.0")
+        onnx = tmp_path / f"{name}.onnx"
+        onnx.write_bytes(onnx_bytes)
+        root = tmp_path / name
+        for spec in graph.encoders + (graph.fusion,):
+            version = root / spec.name / "1"
+            version.mkdir(parents=True)
+            (version / "model.plan").write_bytes(b"plan:" + onnx_bytes)
+            write_manifest(expected_manifest(spec, "demo", onnx, BuildOptions(), device), version / "manifest.json")
+        (root / "multimodal").mkdir()
+        (root / "multimodal" / "config.pbtxt").write_text("name: 'multimodal'\n")
+        return root
+
+    return build

@@ -9,44 +9,27 @@ import pytest
 
 from mmtriton.engine.cache import CacheKey, fetch, onnx_hash, product_label, publish, repository_manifests, resolve
 from mmtriton.engine.device import DeviceInfo
-from mmtriton.engine.manifest import expected_manifest, write_manifest
-from mmtriton.engine.profiles import BuildOptions
 from mmtriton.errors import EngineError
 
-H100 = DeviceInfo("NVIDIA H100 80GB HBM3", "9.0", "11.4.0")
-KEY = CacheKey("26.10", "NVIDIA-H100-80GB-HBM3", "fp16")
-
-
-def built_repo(graph, tmp_path, onnx_bytes: bytes = b"onnx-v1", device: DeviceInfo = H100, name: str = "repo"):
-    onnx = tmp_path / f"{name}.onnx"
-    onnx.write_bytes(onnx_bytes)
-    root = tmp_path / name
-    for spec in graph.encoders + (graph.fusion,):
-        version = root / spec.name / "1"
-        version.mkdir(parents=True)
-        (version / "model.plan").write_bytes(b"plan:" + onnx_bytes)
-        write_manifest(expected_manifest(spec, "demo", onnx, BuildOptions(), device), version / "manifest.json")
-    (root / "multimodal").mkdir()
-    (root / "multimodal" / "config.pbtxt").write_text("name: 'multimodal'\n")
-    return root
+KEY = CacheKey("26.10", "NVIDIA-H100-80GB-HBM3", "fp16")  # what tests/unit/conftest.py::built_repo builds
 
 
 def test_the_product_label_is_the_gpu_feature_discovery_spelling():
     assert product_label("NVIDIA H100 80GB HBM3") == "NVIDIA-H100-80GB-HBM3"
 
 
-def test_the_hash_covers_every_engine_and_changes_with_any_onnx(graph, tmp_path):
-    one = repository_manifests(built_repo(graph, tmp_path, b"onnx-v1", name="a"))
-    same = repository_manifests(built_repo(graph, tmp_path, b"onnx-v1", name="b"))
-    other = repository_manifests(built_repo(graph, tmp_path, b"onnx-v2", name="c"))
+def test_the_hash_covers_every_engine_and_changes_with_any_onnx(built_repo, tmp_path):
+    one = repository_manifests(built_repo(tmp_path, b"onnx-v1", name="a"))
+    same = repository_manifests(built_repo(tmp_path, b"onnx-v1", name="b"))
+    other = repository_manifests(built_repo(tmp_path, b"onnx-v2", name="c"))
     expected = hashlib.sha256("".join(f"{m.model}={m.onnx_sha256}\n" for m in sorted(one, key=lambda m: m.model))
                               .encode()).hexdigest()[:16]
     assert onnx_hash(one) == onnx_hash(same) == expected and onnx_hash(other) != expected
     assert onnx_hash(list(reversed(one))) == expected, "order of discovery does not matter"
 
 
-def test_publish_then_fetch_copies_the_whole_repository(graph, tmp_path):
-    repo, cache = built_repo(graph, tmp_path), tmp_path / "cache"
+def test_publish_then_fetch_copies_the_whole_repository(built_repo, tmp_path):
+    repo, cache = built_repo(tmp_path), tmp_path / "cache"
     target = publish(repo, cache, KEY)
     assert target == cache / "26.10" / "NVIDIA-H100-80GB-HBM3" / "fp16" / onnx_hash(repository_manifests(repo))
     assert (target.parent / "current").read_text().strip() == target.name
@@ -57,10 +40,10 @@ def test_publish_then_fetch_copies_the_whole_repository(graph, tmp_path):
     assert not [p for p in target.parent.iterdir() if p.name.startswith(".")], "no temporary folder left"
 
 
-def test_a_retrain_publishes_a_new_hash_and_the_old_one_stays_fetchable(graph, tmp_path):
+def test_a_retrain_publishes_a_new_hash_and_the_old_one_stays_fetchable(built_repo, tmp_path):
     cache = tmp_path / "cache"
-    old = publish(built_repo(graph, tmp_path, b"v1", name="old"), cache, KEY)
-    new = publish(built_repo(graph, tmp_path, b"v2", name="new"), cache, KEY)
+    old = publish(built_repo(tmp_path, b"v1", name="old"), cache, KEY)
+    new = publish(built_repo(tmp_path, b"v2", name="new"), cache, KEY)
     assert old != new and resolve(cache, KEY) == new
     assert resolve(cache, KEY, old.name) == old, "a pinned onnxHash keeps serving the old engines"
     fetch(cache, KEY, tmp_path / "pinned", old.name)
@@ -68,26 +51,26 @@ def test_a_retrain_publishes_a_new_hash_and_the_old_one_stays_fetchable(graph, t
     assert plan.read_bytes() == b"plan:v1"
 
 
-def test_publishing_twice_keeps_the_first_copy(graph, tmp_path):
-    repo, cache = built_repo(graph, tmp_path), tmp_path / "cache"
+def test_publishing_twice_keeps_the_first_copy(built_repo, tmp_path):
+    repo, cache = built_repo(tmp_path), tmp_path / "cache"
     first = publish(repo, cache, KEY)
     marker = first / "kept"
     marker.write_text("x")
     assert publish(repo, cache, KEY) == first and marker.exists()
 
 
-def test_engines_of_another_product_or_precision_are_not_published_under_this_key(graph, tmp_path):
-    repo = built_repo(graph, tmp_path, device=DeviceInfo("NVIDIA L4", "8.9", "11.4.0"))
+def test_engines_of_another_product_or_precision_are_not_published_under_this_key(built_repo, tmp_path):
+    repo = built_repo(tmp_path, device=DeviceInfo("NVIDIA L4", "8.9", "11.4.0"))
     with pytest.raises(EngineError, match="built on 'NVIDIA L4'.*node selector"):
         publish(repo, tmp_path / "cache", KEY)
     with pytest.raises(EngineError, match="built as fp16, not int8"):
-        publish(built_repo(graph, tmp_path, name="r2"), tmp_path / "cache", CacheKey("26.10", KEY.product, "int8"))
+        publish(built_repo(tmp_path, name="r2"), tmp_path / "cache", CacheKey("26.10", KEY.product, "int8"))
 
 
-def test_fetch_says_which_build_is_missing(graph, tmp_path):
+def test_fetch_says_which_build_is_missing(built_repo, tmp_path):
     with pytest.raises(EngineError, match="engine-build Job of this pool has not run"):
         fetch(tmp_path / "cache", KEY, tmp_path / "pod")
-    publish(built_repo(graph, tmp_path), tmp_path / "cache", KEY)
+    publish(built_repo(tmp_path), tmp_path / "cache", KEY)
     with pytest.raises(EngineError, match="no build published ONNX hash deadbeef"):
         fetch(tmp_path / "cache", KEY, tmp_path / "pod", "deadbeef")
     (tmp_path / "busy").mkdir()

@@ -5,6 +5,8 @@ of the chart's Prometheus rules. Registered on the ``mmtriton`` app by ``mmtrito
 from __future__ import annotations
 
 import sys
+import urllib.error
+import urllib.request
 from pathlib import Path
 from typing import Optional
 
@@ -13,7 +15,7 @@ import typer
 from mmtriton.console import console
 from mmtriton.errors import MMTritonError
 
-engine_cache = typer.Typer(help="The engine cache of the Kubernetes chart: <release>/<gpu product>/<precision>/<onnx hash>/.",
+engine_cache = typer.Typer(help="The engine cache of the Kubernetes chart: <release>/<gpu product>/<precision>/<build>/.",
                            no_args_is_help=True)
 CacheOpt = typer.Option(Path("/cache"), help="The mounted engine cache volume.")
 ReleaseOpt = typer.Option(..., help="NGC release of the images (fixes the TensorRT version).")
@@ -45,26 +47,51 @@ def publish_cmd(repository: Path = typer.Option(..., help="A repository written 
 def fetch_cmd(to: Path = typer.Option(..., help="Empty folder to copy the repository into."),
               cache: Path = CacheOpt, release: str = ReleaseOpt, product: str = ProductOpt,
               precision: str = PrecisionOpt,
-              onnx_hash: Optional[str] = typer.Option(None, help="ONNX hash to serve (default: the current one).")) -> None:
-    """Copy the cached repository of this release, product, precision and ONNX hash."""
+              build: Optional[str] = typer.Option(None, help="Build to serve, <onnx hash>-<files hash> "
+                                                  "(default: the current one).")) -> None:
+    """Copy the cached repository of this release, product, precision and build."""
     from mmtriton.engine.cache import CacheKey, fetch
 
     try:
-        src = fetch(cache, CacheKey(release, product, precision), to, onnx_hash)
+        src = fetch(cache, CacheKey(release, product, precision), to, build)
     except MMTritonError as e:
         _fail(e)
     console.print(f"engine-cache: {src} -> {to}")
 
 
+OVERLOAD = ("timed out", "maximum queue size", "Request timeout expired", "HTTP 429")
+DEAD_STUB = ("is not healthy", "Stub process")
+
+
+def _live(http_url: str, timeout: float) -> Optional[str]:
+    try:
+        with urllib.request.urlopen(f"http://{http_url}/v2/health/live", timeout=timeout):
+            return None
+    except (urllib.error.URLError, OSError) as e:
+        return f"/v2/health/live: {e}"
+
+
 def probe(http_url: str = typer.Option("127.0.0.1:8000", help="HTTP host:port of the server."),
           preset: str = typer.Option("demo", help="Spec preset the repository was built with."),
+          mode: str = typer.Option("ready", help="ready: fails unless the ensemble answers (a busy server "
+                                   "passes); live: fails only when the server is not live or a stub died."),
           timeout: float = typer.Option(10.0, help="Seconds the inference may take.")) -> None:
     """Deep health check: one real inference through the ensemble (exit 1 with the reason).
-    Triton 2.x keeps /v2/health/ready at 200 after a Python stub died; this does not."""
+    Triton 2.x keeps /v2/health/ready at 200 after a Python stub died, and never restarts it:
+    readiness takes such a pod out of the Service, liveness has it restarted. Overload (a
+    timeout, a full queue) is neither: failing it would move the load onto the other pods."""
     from mmtriton.serving.supervisor import DeepProbe
     from mmtriton.spec import get_graph
 
-    reason = DeepProbe(get_graph(preset), http_url, timeout)()
+    if mode not in ("ready", "live"):
+        raise typer.BadParameter("--mode is ready or live")
+    reason = _live(http_url, timeout) if mode == "live" else None
+    reason = reason or DeepProbe(get_graph(preset), http_url, timeout)()
+    if reason and mode == "live" and not reason.startswith("/v2/health/live") and not any(k in reason for k in DEAD_STUB):
+        reason = None
+    if reason and any(k in reason for k in OVERLOAD) and not any(k in reason for k in DEAD_STUB):
+        sys.stderr.write(f"probe: busy, counted as healthy ({reason[:200]})\n")
+        reason = None
     if reason:
         sys.stderr.write(f"probe failed: {reason}\n")
         raise typer.Exit(1)

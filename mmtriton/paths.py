@@ -35,8 +35,11 @@ class Artifacts:
         return self.run(preset) / "onnx"
 
     def engines(self, preset: str) -> Path:
-        """TensorRT engines, one folder per precision, and the shared timing cache."""
-        return self.run(preset) / "engines"
+        """TensorRT engines, one folder per precision, and the timing cache. MMTRITON_ENGINES puts
+        them elsewhere: the chart's build Jobs share one trained model but not their engines
+        and timing caches, which belong to one GPU product each."""
+        override = os.environ.get("MMTRITON_ENGINES")
+        return Path(override) / preset if override else self.run(preset) / "engines"
 
     @property
     def triton(self) -> Path:

@@ -1,4 +1,7 @@
-"""A shared engine cache for many servers: ``<release>/<gpu product>/<precision>/<onnx hash>/``.
+"""A shared engine cache for many servers: ``<release>/<gpu product>/<precision>/<build>/``, where
+the build is ``<onnx hash>-<files hash>``: the hash of every engine's ONNX, then of every other
+file of the repository (configs, Python models, tokenizer, labels: a new builder image with the
+same ONNX is a new build too).
 
 On Kubernetes one build Job per GPU product writes a whole model repository (engines, their
 manifests, the Python models and configs) into a volume, and every server pod of that product
@@ -27,7 +30,10 @@ from mmtriton.errors import EngineError
 
 log = logging.getLogger(__name__)
 CURRENT = "current"
+FETCHING = ".mmtriton-fetching"   # in a fetch target until the copy is complete
 HASH_DIGITS = 16
+FILES_DIGITS = 8
+ENGINE_FILES = ("model.plan", "manifest.json")
 _SAFE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$")
 
 
@@ -68,6 +74,20 @@ def onnx_hash(manifests: list[EngineManifest]) -> str:
     return h.hexdigest()[:HASH_DIGITS]
 
 
+def files_hash(repository: Path) -> str:
+    """One hash over every file but the engines and their manifests (which ``onnx_hash`` covers;
+    plan bytes differ between two builds of the same ONNX)."""
+    h = hashlib.sha256()
+    for path in sorted(p for p in repository.rglob("*") if p.is_file() and p.name not in ENGINE_FILES):
+        h.update(f"{path.relative_to(repository)}\n".encode())
+        h.update(hashlib.sha256(path.read_bytes()).digest())
+    return h.hexdigest()[:FILES_DIGITS]
+
+
+def build_id(repository: Path) -> str:
+    return f"{onnx_hash(repository_manifests(repository))}-{files_hash(repository)}"
+
+
 def _check_built_for(key: CacheKey, manifests: list[EngineManifest]) -> None:
     """Refuse to publish engines under a key that does not describe them."""
     for m in manifests:
@@ -79,11 +99,20 @@ def _check_built_for(key: CacheKey, manifests: list[EngineManifest]) -> None:
 
 
 def _atomic_copy(src: Path, dst: Path) -> None:
+    """Copy, then rename into place. Temporary folders a killed build left for ``dst`` go first;
+    a concurrent publisher of the same build that renamed first wins (the content is the same)."""
     dst.parent.mkdir(parents=True, exist_ok=True)
+    for stale in dst.parent.glob(f".{dst.name}.*"):
+        shutil.rmtree(stale, ignore_errors=True)
     tmp = Path(tempfile.mkdtemp(prefix=f".{dst.name}.", dir=dst.parent))
     try:
         shutil.copytree(src, tmp / "repo", symlinks=False)
-        os.replace(tmp / "repo", dst)
+        try:
+            os.replace(tmp / "repo", dst)
+        except OSError:
+            if not dst.is_dir():
+                raise
+            log.info("%s was published concurrently", dst)
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
 
@@ -96,9 +125,8 @@ def _write_atomic(path: Path, text: str) -> None:
 
 def publish(repository: Path, cache: Path, key: CacheKey) -> Path:
     """Copy a built repository into the cache (once per hash) and mark it current."""
-    manifests = repository_manifests(repository)
-    _check_built_for(key, manifests)
-    digest = onnx_hash(manifests)
+    _check_built_for(key, repository_manifests(repository))
+    digest = build_id(repository)
     target = key.folder(cache) / digest
     if target.is_dir():
         log.info("engine cache already holds %s", target)
@@ -110,7 +138,7 @@ def publish(repository: Path, cache: Path, key: CacheKey) -> Path:
 
 
 def resolve(cache: Path, key: CacheKey, digest: Optional[str] = None) -> Path:
-    """The cached repository for ``key`` and ``digest`` (default: the current one)."""
+    """The cached repository for ``key`` and build ``digest`` (default: the current one)."""
     folder = key.folder(cache)
     if not digest:
         current = folder / CURRENT
@@ -120,17 +148,26 @@ def resolve(cache: Path, key: CacheKey, digest: Optional[str] = None) -> Path:
         digest = current.read_text().strip()
     path = folder / digest
     if not path.is_dir():
-        raise EngineError(f"{path} is not in the engine cache: no build published ONNX hash {digest} "
+        raise EngineError(f"{path} is not in the engine cache: no build published {digest} "
                           f"for {key.product} ({key.precision})")
     return path
 
 
 def fetch(cache: Path, key: CacheKey, to: Path, digest: Optional[str] = None) -> Path:
-    """Copy the cached repository into ``to`` (an empty folder, e.g. the pod's emptyDir)."""
+    """Copy the cached repository into ``to`` (the pod's emptyDir). A marker file stays there
+    until the copy is complete, so a restarted init container clears its own partial copy; a
+    folder with other content is refused."""
     src = resolve(cache, key, digest)
     to.mkdir(parents=True, exist_ok=True)
-    if any(to.iterdir()):
+    marker = to / FETCHING
+    if marker.exists():
+        for child in to.iterdir():
+            if child != marker:
+                shutil.rmtree(child) if child.is_dir() else child.unlink()
+    elif any(to.iterdir()):
         raise EngineError(f"{to} is not empty: engines are copied into a fresh folder")
+    marker.write_text(str(src))
     shutil.copytree(src, to, dirs_exist_ok=True)
+    marker.unlink()
     log.info("copied %s to %s", src, to)
     return src

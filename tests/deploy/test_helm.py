@@ -234,7 +234,7 @@ def test_each_pool_builds_and_serves_on_its_own_gpu_product(values):
         assert cache_args(job["containers"][0]["args"]) == key
         init = dep["initContainers"][0]["args"]
         assert cache_args(init) == key and init[:2] == ["engine-cache", "fetch"]
-        assert (vals["model"]["onnxHash"] in init) == bool(vals["model"]["onnxHash"])
+        assert (["--build", vals["model"]["pin"]] == init[-2:]) == bool(vals["model"]["pin"])
         for pod in (job, dep):
             assert pod_of_limits(pod)["nvidia.com/gpu"] == 1, "one GPU per pod"
 
@@ -251,6 +251,25 @@ def test_build_jobs_are_hooks_that_run_before_the_servers():
     assert pvc["helm.sh/resource-policy"] == "keep" and int(pvc["helm.sh/hook-weight"]) < 0
     volumes = {v["name"]: v for v in pod_of(of_kind(docs, "Deployment")[0])["volumes"]}
     assert volumes["cache"]["persistentVolumeClaim"]["readOnly"] is True, "servers mount the cache read-only"
+
+
+def test_build_jobs_can_be_left_out_and_have_stable_bounded_names():
+    docs = render(sets=("build.enabled=false",))
+    assert not of_kind(docs, "Job") and len(of_kind(docs, "NetworkPolicy")) == 1 and of_kind(docs, "Deployment")
+    names = [j["metadata"]["name"] for j in of_kind(render(), "Job")]
+    assert names == ["mm-mmtriton-h100-build"], "the same name every revision: before-hook-creation replaces it"
+    long = of_kind(render(sets=("pools[0].name=abcdefghijklmnopqrst", "pools[0].gpuProduct=NVIDIA-L4")), "Job")[0]["metadata"]["name"]
+    assert len(long) <= 63 and long.endswith("-build")
+    job = of_kind(render(), "Job")[0]
+    assert job["spec"]["ttlSecondsAfterFinished"] > 0
+    env = {e["name"]: e["value"] for e in pod_of(job)["containers"][0]["env"]}
+    assert env["MMTRITON_ENGINES"].endswith("/NVIDIA-H100-80GB-HBM3"), "engines and timing cache per GPU product"
+
+
+def test_keda_reports_missing_metrics_instead_of_reading_zero():
+    scaled = of_kind(render(sets=("autoscaling.engine=keda",)), "ScaledObject")[0]["spec"]
+    assert scaled["triggers"][0]["metadata"]["ignoreNullValues"] == "false"
+    assert scaled["fallback"]["replicas"] >= scaled["minReplicaCount"]
 
 
 def server(doc: dict) -> dict:
@@ -274,7 +293,7 @@ def test_servers_carry_the_compose_hardening(values):
         assert any(m["mountPath"] == "/dev/shm" for m in c["volumeMounts"])
         exit_timeout = int(next(e["value"] for e in c["env"] if e["name"] == "TRITON_EXIT_TIMEOUT"))
         assert exit_timeout == vals["server"]["exitTimeoutSeconds"]
-        assert pod["terminationGracePeriodSeconds"] > exit_timeout
+        assert pod["terminationGracePeriodSeconds"] > exit_timeout + vals["server"]["preStopSeconds"]
         assert c["resources"]["requests"] and c["resources"]["limits"]["memory"]
 
 
@@ -292,18 +311,19 @@ def test_probes_startup_ready_live(values):
         startup = c["startupProbe"]
         assert startup["httpGet"]["path"] == "/v2/health/ready"
         assert startup["periodSeconds"] * startup["failureThreshold"] >= vals["server"]["startupSeconds"]
-        assert c["livenessProbe"]["httpGet"]["path"] == "/v2/health/live"
-        ready = c["readinessProbe"]
+        ready, live = c["readinessProbe"], c["livenessProbe"]
         if vals["server"]["deepReadiness"]:
-            assert ready["exec"]["command"][:2] == ["mmtriton", "probe"], "a real inference, not /v2/health/ready"
-            assert ready["timeoutSeconds"] > 10, "longer than the probe's own inference deadline"
+            assert ready["exec"]["command"][:4] == ["mmtriton", "probe", "--mode", "ready"], "a real inference"
+            assert live["exec"]["command"][:4] == ["mmtriton", "probe", "--mode", "live"], "/v2/health/live + stubs"
+            assert min(ready["timeoutSeconds"], live["timeoutSeconds"]) > 10, "longer than the probe's deadline"
         else:
-            assert ready["httpGet"]["path"] == "/v2/health/ready"
+            assert ready["httpGet"]["path"] == "/v2/health/ready" and live["httpGet"]["path"] == "/v2/health/live"
+        assert c["lifecycle"]["preStop"]["exec"]["command"] == ["sleep", str(vals["server"]["preStopSeconds"])]
 
 
 def test_grace_period_must_exceed_the_exit_timeout():
-    with pytest.raises(RuntimeError, match="terminationGracePeriodSeconds must exceed"):
-        render_text(sets=("server.exitTimeoutSeconds=60", "server.terminationGracePeriodSeconds=60"))
+    with pytest.raises(RuntimeError, match="must exceed server.preStopSeconds \\+ server.exitTimeoutSeconds"):
+        render_text(sets=("server.exitTimeoutSeconds=50", "server.terminationGracePeriodSeconds=60"))
 
 
 @pytest.mark.parametrize("values", VALUE_SETS, ids=ids)
@@ -350,8 +370,10 @@ def test_prometheus_rule_is_the_generated_rule_file_and_the_scalers_use_it():
     from mmtriton.repository.monitoring import RECORD
 
     docs = render(sets=("autoscaling.engine=keda",))
-    rule_file = yaml.safe_load((CHART / "files" / "rules.yaml").read_text())
-    assert of_kind(docs, "PrometheusRule")[0]["spec"] == rule_file
+    rule_file = (CHART / "files" / "rules.yaml").read_text()
+    scoped = yaml.safe_load(rule_file.replace('{model=~"', f'{{namespace="{NAMESPACE}",model=~"'))
+    assert of_kind(docs, "PrometheusRule")[0]["spec"] == scoped, "the rule file, limited to the release namespace"
+    assert scoped != yaml.safe_load(rule_file)
     trigger = of_kind(docs, "ScaledObject")[0]["spec"]["triggers"][0]
     assert trigger["metricType"] == "AverageValue" and RECORD in trigger["metadata"]["query"]
     adapter = yaml.safe_load((HELM_DIR / "prometheus-adapter-values.yaml").read_text())["rules"]["custom"][0]

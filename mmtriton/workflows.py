@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import json
 import logging
+import os
 import shutil
 from dataclasses import dataclass
 from pathlib import Path
@@ -252,3 +253,26 @@ def deploy_build(art: Artifacts, preset: str, target: str, out: Path, options: O
     if problems:
         raise DeployError("the written repository is inconsistent:\n  " + "\n  ".join(problems))
     return path
+
+
+def precision_parity(art: Artifacts, preset: str, precisions: tuple[str, ...], samples: int,
+                     out: Path, command: str) -> tuple[list, Path]:
+    """Convert the exported ONNX to each precision (ModelOpt, calibrated on the validation split),
+    run the converted graphs in ONNX Runtime on CPU against PyTorch FP32 on ``samples`` held-out
+    samples, write ``<out>/precision.md`` and ``.json``; (results, report path)."""
+    import platform
+
+    from mmtriton.engine.converted import ensure_converted
+    from mmtriton.engine.precision_report import as_json, measure, to_markdown
+    from mmtriton.spec import get_graph
+
+    require_built(art, preset)
+    graph = get_graph(preset)
+    folders = {p: ensure_converted(graph, art.onnx(preset), p, art.manifest("val")) for p in precisions}
+    results = measure(graph, art.checkpoint(preset), art.manifest("test"), folders, samples)
+    out.mkdir(parents=True, exist_ok=True)
+    env = f"{platform.processor() or platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}"
+    (out / "precision.json").write_text(json.dumps(as_json(results), indent=2) + "\n")
+    path = out / "precision.md"
+    path.write_text(to_markdown(results, command, env))
+    return results, path

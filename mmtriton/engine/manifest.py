@@ -16,11 +16,12 @@ from pathlib import Path
 from typing import Any
 
 from mmtriton.engine.device import DeviceInfo, same_tensorrt
+from mmtriton.engine.precision import recipe
 from mmtriton.engine.profiles import BuildOptions, engine_profiles, profiles_to_json
 from mmtriton.errors import EngineError
 from mmtriton.spec.tensors import ModelSpec
 
-FORMAT = 1
+FORMAT = 2  # 2: precision recipe; the ONNX hash is the converted graph's
 FILENAME = "manifest.json"
 
 
@@ -33,6 +34,7 @@ class EngineManifest:
     compute_capability: str
     onnx_sha256: str
     precision: str
+    recipe: str      # how the ONNX was converted to the precision (engine.precision.Recipe.id)
     workspace_mib: int
     profiles: dict[str, dict[str, list[int]]]
     inputs: dict[str, str]   # tensor name -> dtype-table name (FP32, INT32...)
@@ -69,7 +71,8 @@ def expected_manifest(spec: ModelSpec, preset: str, onnx_path: Path, options: Bu
     return EngineManifest(
         model=spec.name, preset=preset, tensorrt_version=device.tensorrt_version, gpu_name=device.gpu_name,
         compute_capability=device.compute_capability, onnx_sha256=sha256_file(onnx_path),
-        precision=options.precision.value, workspace_mib=options.workspace_mib,
+        precision=options.precision.value, recipe=recipe(options.precision.value).id,
+        workspace_mib=options.workspace_mib,
         profiles=profiles_to_json(engine_profiles(spec)),
         inputs={t.name: t.dtype.name for t in spec.inputs}, outputs={t.name: t.dtype.name for t in spec.outputs})
 

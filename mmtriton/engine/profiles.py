@@ -17,11 +17,12 @@ from mmtriton.spec.tensors import ModelSpec, ShapeProfile
 
 
 class Precision(str, enum.Enum):
-    """Kernel precision the builder may pick; inputs and outputs stay FP32/INT32 either way."""
+    """Precision of the ONNX graph the engine is built from (engine.precision); inputs and
+    outputs stay FP32/INT32 either way."""
 
     FP32 = "fp32"
     FP16 = "fp16"
-    INT8 = "int8"  # implicit quantisation, calibrated on the reference data set
+    INT8 = "int8"  # explicit Q/DQ in the ONNX graph, calibrated on the validation split
 
 
 @dataclass(frozen=True)

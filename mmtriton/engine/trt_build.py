@@ -1,16 +1,19 @@
-"""The TensorRT calls: ONNX parser -> explicit-batch network -> builder config -> serialised plan.
+"""The TensorRT calls: ONNX parser -> strongly typed network -> builder config -> serialised plan.
 
 Runs only where the ``tensorrt`` Python package and a GPU exist (the NGC builder image);
-imported lazily by ``mmtriton.engine.build``. Written against TensorRT 10: every network is
-explicit-batch (the flag is passed when the installed release still defines it), memory is
-limited through memory pools, and the timing cache is persisted between builds.
+imported lazily by ``mmtriton.engine.build``. One code path for TensorRT 10.x and 11.x: the
+network is strongly typed (10 takes the flag; 11 has no other kind), so the precision is the
+ONNX graph's (``engine.precision``) and no FP16/INT8 flag or calibrator is ever set; FP32 turns
+TF32 off. Memory is limited through memory pools, the timing cache persists between builds.
+Every TensorRT name used here is checked against the 10.x and 11.x bindings by
+tests/unit/engine/test_tensorrt_api.py.
 """
 
 from __future__ import annotations
 
 import logging
 from pathlib import Path
-from typing import Any, Optional
+from typing import Optional
 
 from mmtriton.engine.profiles import BuildOptions, Precision, engine_profiles
 from mmtriton.errors import EngineError
@@ -29,15 +32,29 @@ def _trt():
     return trt
 
 
+SUPPORTED_MAJORS = (10, 11)
+
+
+def check_version(version: str) -> None:
+    """TensorRT 8/9 build weakly typed networks from builder flags: refused, with the fix."""
+    try:
+        major = int(version.split(".")[0])
+    except ValueError:
+        raise EngineError(f"cannot read the TensorRT version {version!r}") from None
+    if major not in SUPPORTED_MAJORS:
+        raise EngineError(f"TensorRT {version} is not supported: engines are built strongly typed with TensorRT "
+                          f"10.x or 11.x (NGC 24.05 or newer; the pinned release is 26.10)")
+
+
 def _logger(trt):
     return trt.Logger(trt.Logger.WARNING)
 
 
 def _network(trt, builder, logger, onnx_path: Path):
     flags = 0
-    explicit = getattr(trt.NetworkDefinitionCreationFlag, "EXPLICIT_BATCH", None)
-    if explicit is not None:  # TensorRT < 10 needs it; 10 makes every network explicit-batch
-        flags |= 1 << int(explicit)
+    typed = getattr(trt.NetworkDefinitionCreationFlag, "STRONGLY_TYPED", None)
+    if typed is not None:  # 10.x: opt in; 11.x: every network is strongly typed
+        flags |= 1 << int(typed)
     network = builder.create_network(flags)
     parser = trt.OnnxParser(network, logger)
     if not parser.parse_from_file(str(onnx_path)):
@@ -61,25 +78,12 @@ def _profile(builder, spec: ModelSpec):
     return profile
 
 
-def _precision(trt, config, options: BuildOptions, calibrator: Any, profile) -> None:
+def _precision(trt, config, options: BuildOptions) -> None:
+    """No precision flag: the strongly typed graph decides. TensorRT enables TF32 by default on
+    Ampere and newer, so "FP32" matmuls and convolutions would round their inputs to 10 mantissa
+    bits: FP32 means FP32 here. FP16/INT8 graphs keep TF32 for the layers ModelOpt left FP32."""
     if options.precision is Precision.FP32:
-        # TensorRT enables TF32 by default on Ampere and newer: "FP32" matmuls and convolutions
-        # would round their inputs to 10 mantissa bits. FP32 means FP32 here.
-        tf32 = getattr(trt.BuilderFlag, "TF32", None)
-        if tf32 is not None:
-            config.clear_flag(tf32)
-        return
-    fp16 = getattr(trt.BuilderFlag, "FP16", None)
-    if fp16 is None:
-        raise EngineError("this TensorRT has no weakly-typed FP16 flag; build FP32 or use the pinned NGC release")
-    config.set_flag(fp16)  # INT8 falls back to FP16 (not FP32) for layers without INT8 kernels
-    if options.precision is Precision.INT8:
-        int8 = getattr(trt.BuilderFlag, "INT8", None)
-        if int8 is None or calibrator is None:
-            raise EngineError("INT8 needs TensorRT's implicit quantisation and a calibrator")
-        config.set_flag(int8)
-        config.int8_calibrator = calibrator
-        config.set_calibration_profile(profile)
+        config.clear_flag(trt.BuilderFlag.TF32)
 
 
 def _timing_cache(config, path: Optional[Path]):
@@ -98,9 +102,10 @@ def _save_timing_cache(config, path: Optional[Path]) -> None:
     tmp.replace(path)
 
 
-def build_plan(onnx_path: Path, spec: ModelSpec, options: BuildOptions, calibrator: Any = None) -> bytes:
+def build_plan(onnx_path: Path, spec: ModelSpec, options: BuildOptions) -> bytes:
     """A serialised engine for ``spec`` from ``onnx_path``; raises EngineError with TensorRT's reason."""
     trt = _trt()
+    check_version(trt.__version__)
     logger = _logger(trt)
     builder = trt.Builder(logger)
     network, _parser = _network(trt, builder, logger, onnx_path)
@@ -109,7 +114,7 @@ def build_plan(onnx_path: Path, spec: ModelSpec, options: BuildOptions, calibrat
     config.set_memory_pool_limit(trt.MemoryPoolType.WORKSPACE, options.workspace_bytes)
     profile = _profile(builder, spec)
     config.add_optimization_profile(profile)
-    _precision(trt, config, options, calibrator, profile)
+    _precision(trt, config, options)
     _timing_cache(config, options.timing_cache)
     serialized = builder.build_serialized_network(network, config)
     if serialized is None:

@@ -99,7 +99,7 @@ def to_markdown(results: list[PrecisionParity], command: str, environment: str) 
         "encoders -> fusion, PyTorch FP32 as reference.", "",
         "| precision | samples | top-1 agreement | max abs prob diff | target | result |",
         "|---|---:|---:|---:|---|---|", *rows, "",
-        "| precision | model | low-precision nodes / nodes | ONNX Runtime CPU |", "|---|---|---:|---|", *models, "",
+        "| precision | model | low-precision nodes (fp16: fed FP16 weights; int8: DequantizeLinear) / nodes | ONNX Runtime CPU |", "|---|---|---:|---|", *models, "",
         "Recipes:", "", *[f"- {r.precision}: `{r.recipe}`" for r in results], ""])
 
 

@@ -16,7 +16,7 @@ from rich.logging import RichHandler
 
 from mmtriton import cli_cluster, workflows as wf
 from mmtriton.console import (
-    console, model_json, print_engine, print_metrics, print_parity, print_spec, progress_bars,
+    console, fail, model_json, print_engine, print_metrics, print_parity, print_spec, progress_bars,
 )
 from mmtriton.errors import MMTritonError
 from mmtriton.paths import Artifacts
@@ -45,12 +45,6 @@ def main(verbose: bool = typer.Option(False, "--verbose", "-v", help="Debug logg
                         handlers=[RichHandler(console=console, show_path=False, show_time=False, show_level=False)])
     logging.getLogger("mmtriton").setLevel(logging.DEBUG if verbose else logging.INFO)
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
-
-
-def fail(error: MMTritonError) -> None:
-    """The one place an error of ours becomes a message and exit status 2."""
-    console.print(f"[red]error:[/red] {error}")
-    raise typer.Exit(2)
 
 
 @app.command()

@@ -12,7 +12,7 @@ from typing import Optional
 
 import typer
 
-from mmtriton.console import console
+from mmtriton.console import console, fail
 from mmtriton.errors import MMTritonError
 
 engine_cache = typer.Typer(help="The engine cache of the Kubernetes chart: <release>/<gpu product>/<precision>/<build>/.",
@@ -22,11 +22,6 @@ ReleaseOpt = typer.Option(..., help="NGC release of the images (fixes the Tensor
 ProductOpt = typer.Option(..., help="GPU product: the node label nvidia.com/gpu.product.")
 PrecisionOpt = typer.Option(..., help="fp32, fp16 or int8.")
 RULES = Path("deploy/helm/mmtriton/files/rules.yaml")
-
-
-def _fail(error: MMTritonError) -> None:
-    console.print(f"[red]error:[/red] {error}")
-    raise typer.Exit(2)
 
 
 @engine_cache.command("publish")
@@ -39,7 +34,7 @@ def publish_cmd(repository: Path = typer.Option(..., help="A repository written 
     try:
         path = publish(repository, cache, CacheKey(release, product, precision))
     except MMTritonError as e:
-        _fail(e)
+        fail(e)
     console.print(f"engine-cache: published {path}")
 
 
@@ -55,7 +50,7 @@ def fetch_cmd(to: Path = typer.Option(..., help="Empty folder to copy the reposi
     try:
         src = fetch(cache, CacheKey(release, product, precision), to, build)
     except MMTritonError as e:
-        _fail(e)
+        fail(e)
     console.print(f"engine-cache: {src} -> {to}")
 
 
@@ -85,13 +80,15 @@ def probe(http_url: str = typer.Option("127.0.0.1:8000", help="HTTP host:port of
 
     if mode not in ("ready", "live"):
         raise typer.BadParameter("--mode is ready or live")
-    reason = _live(http_url, timeout) if mode == "live" else None
-    reason = reason or DeepProbe(get_graph(preset), http_url, timeout)()
-    if reason and mode == "live" and not reason.startswith("/v2/health/live") and not any(k in reason for k in DEAD_STUB):
-        reason = None
-    if reason and any(k in reason for k in OVERLOAD) and not any(k in reason for k in DEAD_STUB):
-        sys.stderr.write(f"probe: busy, counted as healthy ({reason[:200]})\n")
-        reason = None
+    not_live = _live(http_url, timeout) if mode == "live" else None
+    reason = not_live or DeepProbe(get_graph(preset), http_url, timeout)()
+    dead = bool(reason) and any(k in reason for k in DEAD_STUB)
+    if reason and not (not_live or dead):
+        if mode == "live":
+            reason = None  # only a dead stub or a dead server is a reason to restart the container
+        elif any(k in reason for k in OVERLOAD):
+            sys.stderr.write(f"probe: busy, counted as healthy ({reason[:200]})\n")
+            reason = None
     if reason:
         sys.stderr.write(f"probe failed: {reason}\n")
         raise typer.Exit(1)

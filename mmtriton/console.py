@@ -6,6 +6,7 @@ from __future__ import annotations
 import contextlib
 from typing import Iterator, Optional
 
+import typer
 from rich.console import Console
 from rich.progress import Progress
 from rich.table import Table
@@ -67,3 +68,9 @@ def print_metrics(metrics: dict) -> None:
 def print_engine(r) -> None:
     """One engine of a build: built (with why) or reused."""
     console.print(f"  {r.model}: {r.status}" + (f" in {r.seconds:.0f} s ({'; '.join(r.reasons)})" if r.reasons else ""))
+
+
+def fail(error: Exception) -> None:
+    """The one place an error of ours becomes a message and exit status 2 (every command)."""
+    console.print(f"[red]error:[/red] {error}")
+    raise typer.Exit(2)

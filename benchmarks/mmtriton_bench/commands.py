@@ -10,16 +10,11 @@ from typing import Optional
 
 import typer
 
-from mmtriton.console import console
+from mmtriton.console import console, fail
 from mmtriton.errors import MMTritonError
 from mmtriton.paths import Artifacts
 
 PresetOpt = typer.Option("demo", help="Size preset from the spec: demo (CPU) or production (GPU shapes).")
-
-
-def _fail(error: MMTritonError) -> None:
-    console.print(f"[red]error:[/red] {error}")
-    raise typer.Exit(2)
 
 
 def _command_line(ctx: typer.Context) -> str:
@@ -70,7 +65,7 @@ def bench(preset: str = PresetOpt,
             res = run_bench(plan, art, Tracker(progress))
         path = write_report(res, command)
     except MMTritonError as e:
-        _fail(e)
+        fail(e)
     for g in evaluate(res):
         console.print(f"{'met' if g.met else 'MISSED' if g.met is False else 'n/a':>6}  {g.name}: {g.measured}")
     console.print(f"report: {path}")
@@ -97,7 +92,7 @@ def soak(preset: str = PresetOpt, minutes: float = typer.Option(10.0, help="How 
                        on_window=lambda r: console.print(f"  {len(r.windows)} windows, "
                                                          f"last {r.windows[-1]['throughput'] if r.windows else 0:.1f}/s"))
     except MMTritonError as e:
-        _fail(e)
+        fail(e)
     path = write_report(res, out, "mmtriton soak " + " ".join(sys.argv[2:]) if len(sys.argv) > 2 else "make soak")
     for check, ok in res.verdict().items():
         console.print(f"{'pass' if ok else 'FAIL':>5}  {check}")
@@ -132,7 +127,7 @@ def capacity(ctx: typer.Context,
                           sizing, hpa, values, dict(days)[startup_s], days)
         path = write_report(run, out)
     except MMTritonError as e:
-        _fail(e)
+        fail(e)
     d = run.day
     console.print(f"per replica: {mu:g} req/s at p99 <= {slo_ms:g} ms "
                   f"({'--throughput' if throughput else f'measured, {perf}, 2-core CPU'})")

@@ -84,8 +84,9 @@ def files_hash(repository: Path) -> str:
     return h.hexdigest()[:FILES_DIGITS]
 
 
-def build_id(repository: Path) -> str:
-    return f"{onnx_hash(repository_manifests(repository))}-{files_hash(repository)}"
+def build_id(repository: Path, manifests: Optional[list[EngineManifest]] = None) -> str:
+    manifests = repository_manifests(repository) if manifests is None else manifests
+    return f"{onnx_hash(manifests)}-{files_hash(repository)}"
 
 
 def _check_built_for(key: CacheKey, manifests: list[EngineManifest]) -> None:
@@ -125,8 +126,9 @@ def _write_atomic(path: Path, text: str) -> None:
 
 def publish(repository: Path, cache: Path, key: CacheKey) -> Path:
     """Copy a built repository into the cache (once per hash) and mark it current."""
-    _check_built_for(key, repository_manifests(repository))
-    digest = build_id(repository)
+    manifests = repository_manifests(repository)
+    _check_built_for(key, manifests)
+    digest = build_id(repository, manifests)
     target = key.folder(cache) / digest
     if target.is_dir():
         log.info("engine cache already holds %s", target)

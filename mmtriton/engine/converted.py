@@ -55,8 +55,7 @@ def ensure_converted(graph: ModelGraph, onnx_dir: Path, precision: str, calibrat
         if is_current(folder, spec.name, entry):
             continue
         log.info("converting %s to %s (%s)", spec.name, precision, r.tool)
-        count = batches
-        calib = calibration_file(graph, spec, onnx_dir, calibration_manifest, count,
+        calib = calibration_file(graph, spec, onnx_dir, calibration_manifest, batches,
                                  folder / "calibration" / f"{spec.name}.npz")
         convert_in_modelopt_env(src, folder / f"{spec.name}.onnx", precision, calib)
         record(folder, spec.name, entry)

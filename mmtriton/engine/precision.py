@@ -124,7 +124,7 @@ def convert_in_modelopt_env(src: Path, dst: Path, precision: str, calibration: O
     root = Path(__file__).resolve().parents[2]
     cmd = [python, "-m", "mmtriton.engine.precision", "--src", str(src), "--dst", str(dst), "--precision", precision]
     cmd += ["--calibration", str(calibration)] if calibration else []
-    env = {**os.environ, "PYTHONPATH": f"{root}{os.pathsep}{os.environ.get('PYTHONPATH', '')}"}
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join(p for p in (str(root), os.environ.get("PYTHONPATH")) if p)}
     proc = subprocess.run(cmd, capture_output=True, text=True, env=env)
     if proc.returncode:
         hint = f" (set {PYTHON_ENV} to an interpreter with {MODELOPT}: scripts/modelopt-venv.sh)" \

@@ -83,6 +83,7 @@ def build_engines(graph: ModelGraph, onnx_dir: Path, out: Path, options: BuildOp
     from mmtriton.engine.converted import ensure_converted
 
     results = []
+    graph = graph.for_target("tensorrt")  # profiles are tuned at the engines' serving policy
     source = ensure_converted(graph, onnx_dir, options.precision.value, calibration_manifest, options.calibration_batches)
     for spec in graph.exported:
         onnx_path = source / f"{spec.name}.onnx"

@@ -21,7 +21,7 @@ from mmtriton.engine.profiles import BuildOptions, engine_profiles, profiles_to_
 from mmtriton.errors import EngineError
 from mmtriton.spec.tensors import ModelSpec
 
-FORMAT = 2  # 2: precision recipe; the ONNX hash is the converted graph's
+FORMAT = 3  # 2: precision recipe; the ONNX hash is the converted graph's. 3: one profile per length bucket
 FILENAME = "manifest.json"
 
 
@@ -36,7 +36,7 @@ class EngineManifest:
     precision: str
     recipe: str      # how the ONNX was converted to the precision (engine.precision.Recipe.id)
     workspace_mib: int
-    profiles: dict[str, dict[str, list[int]]]
+    profiles: list[dict[str, dict[str, list[int]]]]  # one per length bucket, in build order
     inputs: dict[str, str]   # tensor name -> dtype-table name (FP32, INT32...)
     outputs: dict[str, str]
     format: int = FORMAT

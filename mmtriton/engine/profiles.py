@@ -1,8 +1,9 @@
 """What an engine is built with: precision, workspace, and one optimisation profile per input.
 
-The min/opt/max shapes come from the spec (batch from ``max_batch_size``/``opt_batch_size``,
-frames and tokens from their ``Dim`` ranges), the same numbers the ONNX export's dynamic axes
-and the Triton configs use, so an engine accepts exactly what the server lets through.
+The min/opt/max shapes come from the spec (batch from ``max_batch_size`` and the serving
+policy's preferred batch sizes, frames and tokens from their ``Dim`` ranges and length buckets),
+the same numbers the ONNX export's dynamic axes and the Triton configs use, so an engine accepts
+exactly what the server lets through.
 """
 
 from __future__ import annotations
@@ -13,7 +14,7 @@ from pathlib import Path
 from typing import Optional
 
 from mmtriton.errors import EngineError
-from mmtriton.spec.tensors import ModelSpec, ShapeProfile
+from mmtriton.spec.tensors import Dim, DimLike, ModelSpec, ShapeProfile, TensorSpec
 
 
 class Precision(str, enum.Enum):
@@ -43,17 +44,50 @@ class BuildOptions:
         return self.workspace_mib << 20
 
 
-def engine_profiles(spec: ModelSpec) -> dict[str, ShapeProfile]:
-    """One optimisation profile: min/opt/max batched shape of every input, checked elementwise."""
-    profiles = spec.profiles()
-    for name, p in profiles.items():
+def profile_batch(spec: ModelSpec) -> int:
+    """The batch size a profile is tuned for: the largest preferred batch size of the model's
+    serving policy (what Triton's batcher aims for), else the spec's opt batch size."""
+    b = spec.batching
+    return max(b.preferred_batch_sizes) if b.dynamic and b.preferred_batch_sizes else spec.opt_batch_size
+
+
+def _profile(spec: ModelSpec, batch: int, bucketed: Optional[Dim], lo: int, hi: int) -> dict[str, ShapeProfile]:
+    """Every input's min/opt/max; the bucketed axis spans lo..hi and is tuned at hi."""
+    def shape(t: TensorSpec, rows: int, which: str) -> tuple[int, ...]:
+        def size(d: DimLike) -> int:
+            if not isinstance(d, Dim):
+                return d
+            return (lo if which == "min" else hi) if d == bucketed else getattr(d, which)
+        return (rows,) + tuple(size(d) for d in t.dims)
+
+    return {t.name: ShapeProfile(shape(t, 1, "min"), shape(t, batch, "opt"), shape(t, spec.max_batch_size, "max"))
+            for t in spec.inputs}
+
+
+def engine_profiles(spec: ModelSpec) -> tuple[dict[str, ShapeProfile], ...]:
+    """One optimisation profile per length bucket (a model without one gets a single profile).
+
+    Profile k takes the lengths of bucket k (previous bucket + 1 .. bucket k) and is tuned at
+    (largest preferred batch size, bucket k): preprocessing pads to exactly the bucket, so
+    every batch the server forms has one of those shapes, and a raw-tensor client sending any
+    length in range still finds the profile that holds it. Checked elementwise."""
+    bucketed, batch = spec.bucketed_dim, profile_batch(spec)
+    ranges = bucketed.bucket_ranges() if bucketed is not None else ((0, 0),)
+    profiles = tuple(_profile(spec, batch, bucketed, lo, hi) for lo, hi in ranges)
+    for profile in profiles:
+        _check(spec, profile)
+    return profiles
+
+
+def _check(spec: ModelSpec, profile: dict[str, ShapeProfile]) -> None:
+    for name, p in profile.items():
         if not (len(p.min) == len(p.opt) == len(p.max)):
             raise EngineError(f"{spec.name}.{name}: profile shapes differ in rank: {p}")
         if any(not (lo <= mid <= hi) for lo, mid, hi in zip(p.min, p.opt, p.max)):
             raise EngineError(f"{spec.name}.{name}: need min <= opt <= max on every axis, got {p}")
-    return profiles
 
 
-def profiles_to_json(profiles: dict[str, ShapeProfile]) -> dict[str, dict[str, list[int]]]:
+def profiles_to_json(profiles: tuple[dict[str, ShapeProfile], ...]) -> list[dict[str, dict[str, list[int]]]]:
     """Profiles as plain lists, the form the manifest stores and compares."""
-    return {name: {"min": list(p.min), "opt": list(p.opt), "max": list(p.max)} for name, p in sorted(profiles.items())}
+    return [{name: {"min": list(p.min), "opt": list(p.opt), "max": list(p.max)} for name, p in sorted(profile.items())}
+            for profile in profiles]

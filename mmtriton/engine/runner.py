@@ -16,7 +16,8 @@ from mmtriton.spec.dtypes import from_tensorrt_name
 
 
 class TrtRunner:
-    """One engine with one execution context (profile 0) on the current CUDA device."""
+    """One engine with one execution context on the current CUDA device; each call selects the
+    optimisation profile (one per length bucket) whose range holds the inputs' shapes."""
 
     def __init__(self, plan: Path) -> None:
         import tensorrt as trt
@@ -37,8 +38,18 @@ class TrtRunner:
     def _dtype(self, name: str):
         return from_tensorrt_name(self.engine.get_tensor_dtype(name).name).torch()
 
+    def profile_for(self, shapes: dict[str, tuple[int, ...]]) -> int:
+        """The first profile whose min..max holds every input shape (Triton picks the same way)."""
+        for k in range(self.engine.num_optimization_profiles):
+            if all(_within(shapes[n], self.engine.get_tensor_profile_shape(n, k)) for n in self.inputs):
+                return k
+        raise EngineError(f"no optimisation profile of this engine takes shapes {shapes}")
+
     def __call__(self, arrays: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
         torch, keep = self.torch, []
+        profile = self.profile_for({n: tuple(arrays[n].shape) for n in self.inputs})
+        if profile != self.context.active_optimization_profile:
+            self.context.set_optimization_profile_async(profile, self.stream.cuda_stream)
         for name in self.inputs:
             t = torch.from_numpy(np.ascontiguousarray(arrays[name])).to("cuda", self._dtype(name))
             keep.append(t)
@@ -54,3 +65,9 @@ class TrtRunner:
             raise EngineError("TensorRT execution failed")
         self.stream.synchronize()
         return {name: t.float().cpu().numpy() if t.dtype == torch.float16 else t.cpu().numpy() for name, t in out.items()}
+
+
+def _within(shape: tuple[int, ...], bounds) -> bool:
+    """``bounds`` is TensorRT's (min, opt, max) of one input in one profile."""
+    lo, _opt, hi = (tuple(b) for b in bounds)
+    return len(shape) == len(lo) and all(a <= s <= b for s, a, b in zip(shape, lo, hi))

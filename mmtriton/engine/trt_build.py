@@ -71,11 +71,13 @@ def _check_network_io(network, spec: ModelSpec) -> None:
         raise EngineError(f"{spec.name}: ONNX inputs {got} differ from the spec {want}; re-export")
 
 
-def _profile(builder, spec: ModelSpec):
-    profile = builder.create_optimization_profile()
-    for name, p in engine_profiles(spec).items():
-        profile.set_shape(name, p.min, p.opt, p.max)
-    return profile
+def _add_profiles(builder, config, spec: ModelSpec) -> None:
+    """One optimisation profile per length bucket, in the order the Triton config lists them."""
+    for shapes in engine_profiles(spec):
+        profile = builder.create_optimization_profile()
+        for name, p in shapes.items():
+            profile.set_shape(name, p.min, p.opt, p.max)
+        config.add_optimization_profile(profile)
 
 
 def _precision(trt, config, options: BuildOptions) -> None:
@@ -112,8 +114,7 @@ def build_plan(onnx_path: Path, spec: ModelSpec, options: BuildOptions) -> bytes
     _check_network_io(network, spec)
     config = builder.create_builder_config()
     config.set_memory_pool_limit(trt.MemoryPoolType.WORKSPACE, options.workspace_bytes)
-    profile = _profile(builder, spec)
-    config.add_optimization_profile(profile)
+    _add_profiles(builder, config, spec)
     _precision(trt, config, options)
     _timing_cache(config, options.timing_cache)
     serialized = builder.build_serialized_network(network, config)

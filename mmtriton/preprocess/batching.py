@@ -23,6 +23,13 @@ def pad_axis1(arrays: Sequence[np.ndarray]) -> np.ndarray:
     return np.concatenate(padded)
 
 
+def pad_length(array: np.ndarray, length: int, value: int = 0) -> np.ndarray:
+    """Pad axis 1 of [B, L, ...] up to ``length`` with ``value`` (a length bucket; never crops)."""
+    if array.shape[1] >= length:
+        return array
+    return np.pad(array, [(0, 0), (0, length - array.shape[1])] + [(0, 0)] * (array.ndim - 2), constant_values=value)
+
+
 def split_rows(array: np.ndarray, counts: Sequence[int]) -> list[np.ndarray]:
     """Undo a concatenation along batch: one slice per request, lengths checked."""
     if array.shape[0] != sum(counts):

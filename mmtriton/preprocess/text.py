@@ -50,7 +50,8 @@ class TextTokenizer:
         self.tokenizer = Tokenizer.from_file(str(path)) if path.is_file() else Tokenizer.from_pretrained(str(source))
         self.tokenizer.enable_truncation(max_length=cfg.max_tokens)
         pad_id = self.tokenizer.token_to_id("[PAD]")
-        self.tokenizer.enable_padding(pad_id=0 if pad_id is None else pad_id, pad_token="[PAD]")
+        self.pad_id = 0 if pad_id is None else pad_id
+        self.tokenizer.enable_padding(pad_id=self.pad_id, pad_token="[PAD]")
         self.cfg = cfg
         self.ids_dtype = ids_dtype.numpy
         self.mask_dtype = mask_dtype.numpy

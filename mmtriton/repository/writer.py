@@ -11,12 +11,12 @@ from __future__ import annotations
 import logging
 import shutil
 from pathlib import Path
+from typing import Optional
 
 from mmtriton.errors import RepositoryError
 from mmtriton.repository.config import LABEL_FILE, Target, ensemble_config, labels_text, model_config, render
 from mmtriton.repository.model_py import model_source
 from mmtriton.spec.graph import ModelGraph
-from mmtriton.spec.serving import target_overrides
 from mmtriton.spec.tensors import ModelSpec
 
 log = logging.getLogger(__name__)
@@ -31,18 +31,18 @@ def runs_in_python(spec: ModelSpec, graph: ModelGraph, target: Target) -> bool:
 
 def target_graph(graph: ModelGraph, target: Target) -> ModelGraph:
     """The graph with the serving policy of ``target`` (GPU engines batch; CPU-tuned ones may not)."""
-    overrides = target_overrides(target.value)
-    return graph.with_batching(overrides) if overrides else graph
+    return graph.for_target(target.value)
 
 
-def write_configs(graph: ModelGraph, target: Target, out: Path) -> list[Path]:
+def write_configs(graph: ModelGraph, target: Target, out: Path, buckets: Optional[bool] = None) -> list[Path]:
     """Every config.pbtxt (composing models + ensemble) and every Python model's model.py under
-    ``out``; returns the paths."""
+    ``out``; returns the paths. ``buckets``: force length buckets on or off (default: ``config.bucketed``)."""
     graph = target_graph(graph, target)
     written = []
     for spec in graph.models:
         python = runs_in_python(spec, graph, target)
-        written.append(_write(out / spec.name / "config.pbtxt", render(model_config(spec, graph, target, python))))
+        cfg = model_config(spec, graph, target, python, buckets)
+        written.append(_write(out / spec.name / "config.pbtxt", render(cfg)))
         if python:
             written.append(_write(out / spec.name / "1" / "model.py", model_source(spec, graph)))
     for ens in graph.ensembles:
@@ -66,12 +66,13 @@ def _copy(src: Path, dst: Path, hint: str) -> None:
         shutil.copy2(src, dst)
 
 
-def write_repository(graph: ModelGraph, target: Target, out: Path, model_dir: Path, tokenizer: Path) -> Path:
+def write_repository(graph: ModelGraph, target: Target, out: Path, model_dir: Path, tokenizer: Path,
+                     buckets: Optional[bool] = None) -> Path:
     """Configs + model.py + model files + tokenizer: a repository Triton can load as is.
 
     ``model_dir`` holds ``<model>.onnx`` (embedded, onnxruntime) or ``<model>.plan`` (tensorrt).
     """
-    write_configs(graph, target, out)
+    write_configs(graph, target, out, buckets)
     for spec in graph.models:
         if spec in graph.encoders or spec is graph.fusion:
             name = ARTIFACT_NAME[target]

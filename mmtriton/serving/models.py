@@ -19,7 +19,8 @@ from mmtriton.preprocess.tensors import placeholders, present_tensors
 from mmtriton.preprocess.text import TextTokenizer, check_text
 from mmtriton.serving.base import Arrays, BaseModel, pb_utils
 from mmtriton.spec.tensors import Role
-from mmtriton.preprocess.batching import bytes_rows, pad_axis1, split_rows
+from mmtriton.preprocess.batching import bytes_rows, pad_axis1, pad_length, split_rows
+from mmtriton.spec.serving import BUCKETS_PARAMETER
 
 log = logging.getLogger(__name__)
 
@@ -32,6 +33,12 @@ class _Preprocess(BaseModel):
 
     modality = ""
     reject_cancelled = False
+
+    @cached_property
+    def bucketed(self) -> bool:
+        """Pad to the spec's length buckets (the config's ``length_buckets``: engines batch only
+        equal shapes); otherwise to the request's own longest input."""
+        return self.params.get(BUCKETS_PARAMETER, "false") == "true"
 
     @cached_property
     def own(self) -> str:
@@ -107,7 +114,10 @@ class AudioPreprocess(_Preprocess):
         return preprocess_audio(data, self.graph.preset.audio, self.log_mel)
 
     def present(self, decoded: list) -> Arrays:
-        return self.with_error(present_tensors(self.graph, self.modality, pad_frames(decoded)), "")
+        mel, lengths = pad_frames(decoded)
+        if self.bucketed:
+            mel = pad_length(mel, self.graph.frames.bucket(mel.shape[1]))
+        return self.with_error(present_tensors(self.graph, self.modality, (mel, lengths)), "")
 
 
 class TextPreprocess(_Preprocess):
@@ -147,7 +157,10 @@ class TextPreprocess(_Preprocess):
     def _fill(self, item: Arrays, chunks) -> Arrays:
         ids, mask = next(chunks)
         keep = int(mask.sum(axis=1).max())  # trim the batch-wide padding back to this request's own
-        return self.with_error(present_tensors(self.graph, self.modality, (ids[:, :keep], mask[:, :keep])), "")
+        if self.bucketed:
+            keep = self.graph.tokens.bucket(keep)
+        ids = pad_length(ids[:, :keep], keep, self.tokenizer.pad_id)
+        return self.with_error(present_tensors(self.graph, self.modality, (ids, pad_length(mask[:, :keep], keep))), "")
 
 
 class Postprocess(BaseModel):

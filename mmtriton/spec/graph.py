@@ -14,7 +14,7 @@ from mmtriton.errors import SpecError
 from mmtriton.spec.dtypes import DType
 from mmtriton.spec.modality import MODALITIES
 from mmtriton.spec.presets import CLASS_NAMES, Preset, get_preset
-from mmtriton.spec.serving import load_serving_defaults
+from mmtriton.spec.serving import load_serving_defaults, target_overrides
 from mmtriton.spec.tensors import BatchingSpec, Dim, EnsembleSpec, EnsembleStep, ModelSpec, Role, TensorSpec
 
 # Dynamic batching, queue policy and instances per model (written into every config.pbtxt);
@@ -109,6 +109,11 @@ class ModelGraph:
         return next(d for d in self.audio_encoder.input_with(Role.FEATURES).dims if isinstance(d, Dim))
 
     @property
+    def tokens(self) -> Dim:
+        """The token axis (min/opt/max and length buckets of the text encoder's inputs)."""
+        return next(d for d in self.text_encoder.input_with(Role.FEATURES).dims if isinstance(d, Dim))
+
+    @property
     def token_inputs(self) -> tuple[TensorSpec, TensorSpec]:
         """(token ids, attention mask): the text encoder's inputs in the tokenizer's order."""
         return self.text_encoder.input_with(Role.FEATURES), self.text_encoder.input_with(Role.MASK)
@@ -123,6 +128,12 @@ class ModelGraph:
         changed = {role: dataclasses.replace(m, batching=overrides[m.name])
                    for role, m in roles.items() if m.name in overrides}
         return dataclasses.replace(self, **changed)
+
+    def for_target(self, target: str) -> "ModelGraph":
+        """The graph with the serving policy of a deployment target (GPU engines batch; the
+        CPU-tuned defaults may not): the configs and the engine profiles both read it."""
+        overrides = target_overrides(target)
+        return self.with_batching(overrides) if overrides else self
 
     def producers(self, name: str) -> tuple[ModelSpec, ...]:
         """The models whose outputs feed model ``name`` in the ensemble (its upstream steps)."""
@@ -139,8 +150,9 @@ class ModelGraph:
 
 def _dims(p: Preset) -> tuple[Dim, Dim]:
     a, t = p.audio, p.text
-    frames = Dim("frames", a.frames(a.min_seconds), a.frames(min(1.0, a.max_seconds)), a.frames(a.max_seconds))
-    tokens = Dim("tokens", 1, min(16, t.max_tokens), t.max_tokens)
+    frames = Dim("frames", a.frames(a.min_seconds), a.frames(min(1.0, a.max_seconds)), a.frames(a.max_seconds),
+                 tuple(a.frames(s) for s in a.bucket_seconds))
+    tokens = Dim("tokens", 1, min(16, t.max_tokens), t.max_tokens, t.buckets)
     return frames, tokens
 
 

@@ -35,6 +35,10 @@ class AudioConfig:
     max_input_seconds: float = 60.0   # accepted recording length (refused above, before decoding)
     silence_db: float = 40.0          # trimmed at both ends of a long recording: below peak - this
     max_bytes: int = 20 * 1024 * 1024
+    # Length buckets (seconds, the last one max_seconds): on the tensorrt target log-mel frames
+    # are padded up to one of these so that Triton's batcher, which batches equal shapes only,
+    # can batch recordings of different lengths. Masking keeps the embedding unchanged.
+    bucket_seconds: tuple[float, ...] = (1.0, 2.0, 3.0)
 
     def frames(self, seconds: float) -> int:
         """Frames of a centred STFT over ``seconds`` of audio at the target rate."""
@@ -46,6 +50,7 @@ class TextConfig:
     max_tokens: int = 32       # longer captions are truncated (the model sees this many tokens)
     max_chars: int = 10_000    # longer ones are refused before tokenising
     max_bytes: int = 40_000    # UTF-8 bytes, checked before decoding (4 bytes per character at most)
+    buckets: tuple[int, ...] = (8, 16, 32)  # token-length buckets (the last one max_tokens), as for audio
 
 
 @dataclass(frozen=True)
@@ -71,6 +76,10 @@ class Preset:
             raise SpecError(f"preset {self.name!r}: the audio window must hold at least one hop")
         if self.text.max_tokens < 4:
             raise SpecError(f"preset {self.name!r}: max_tokens must be >= 4")
+        if not a.bucket_seconds or a.bucket_seconds[-1] != a.max_seconds:
+            raise SpecError(f"preset {self.name!r}: audio buckets {a.bucket_seconds} must end at max_seconds")
+        if not self.text.buckets or self.text.buckets[-1] != self.text.max_tokens:
+            raise SpecError(f"preset {self.name!r}: text buckets {self.text.buckets} must end at max_tokens")
 
 
 DEMO = Preset(
@@ -87,8 +96,8 @@ DEMO = Preset(
 PRODUCTION = Preset(
     name="production",
     image=ImageConfig(size=224),
-    audio=AudioConfig(max_seconds=10.0),
-    text=TextConfig(max_tokens=128),
+    audio=AudioConfig(max_seconds=10.0, bucket_seconds=(2.5, 5.0, 10.0)),
+    text=TextConfig(max_tokens=128, buckets=(16, 32, 64, 128)),
     embed_dim=256,
     fused_dim=256,
     max_batch_size=64,

@@ -24,6 +24,9 @@ DEFAULTS_PATH = Path(os.environ.get(DEFAULTS_ENV) or PACKAGED_DEFAULTS).expandus
 # Per-target overrides: the CPU-tuned defaults do not carry over to a GPU (engines want batches).
 TARGET_PATHS = {"tensorrt": Path(__file__).with_name("serving_tensorrt.json")}
 _FIELDS = {f.name for f in dataclasses.fields(BatchingSpec)}
+# Config parameter of the preprocessing models: "true" pads frames and tokens to the spec's
+# length buckets (the tensorrt target), so that requests of different lengths can batch.
+BUCKETS_PARAMETER = "length_buckets"
 
 
 def batching_from_dict(raw: Mapping[str, Any]) -> BatchingSpec:

@@ -22,10 +22,29 @@ class Dim:
     min: int
     opt: int
     max: int
+    # Lengths a padded axis is rounded up to for backends that batch only equal shapes
+    # (TensorRT): ascending, inside min..max, the last one max, so every length has a bucket.
+    buckets: tuple[int, ...] = ()
 
     def __post_init__(self) -> None:
         if not (1 <= self.min <= self.opt <= self.max):
             raise SpecError(f"dim {self.name!r}: need 1 <= min <= opt <= max, got {self.min}/{self.opt}/{self.max}")
+        b = self.buckets
+        if b and (list(b) != sorted(set(b)) or b[0] < self.min or b[-1] != self.max):
+            raise SpecError(f"dim {self.name!r}: buckets {b} must ascend from >= {self.min} and end at {self.max}")
+
+    def bucket(self, length: int) -> int:
+        """The smallest bucket that holds ``length`` (``length`` itself when there are none)."""
+        if not self.min <= length <= self.max:
+            raise SpecError(f"dim {self.name!r}: length {length} is outside {self.min}..{self.max}")
+        return next((b for b in self.buckets if b >= length), length)
+
+    def bucket_ranges(self) -> tuple[tuple[int, int], ...]:
+        """(shortest, longest) length each bucket receives: one engine profile per bucket."""
+        if not self.buckets:
+            return ((self.min, self.max),)
+        lows = (self.min,) + tuple(b + 1 for b in self.buckets[:-1])
+        return tuple(zip(lows, self.buckets))
 
 
 DimLike = Union[int, Dim]
@@ -155,6 +174,20 @@ class ModelSpec:
     @property
     def output_names(self) -> tuple[str, ...]:
         return tuple(t.name for t in self.outputs)
+
+    @property
+    def bucketed_dim(self) -> "Dim | None":
+        """The one dynamic axis with length buckets among the inputs (None: no such axis)."""
+        dims = {d for t in self.inputs for d in t.dims if isinstance(d, Dim) and d.buckets}
+        if len(dims) > 1:
+            raise SpecError(f"model {self.name!r}: inputs have {len(dims)} bucketed axes; one is supported")
+        return next(iter(dims), None)
+
+    @property
+    def profile_count(self) -> int:
+        """Engine optimisation profiles: one per length bucket, else one."""
+        d = self.bucketed_dim
+        return len(d.bucket_ranges()) if d is not None else 1
 
     def profiles(self) -> dict[str, ShapeProfile]:
         """min/opt/max batched shapes for every input (TensorRT profiles, parity shapes)."""

@@ -17,11 +17,12 @@ from mmtriton.spec.graph import ModelGraph, get_graph
 FORMAT = 1
 
 
-# Request limits decide what the server accepts, not what the model computes: changing them
-# must not invalidate a trained checkpoint.
-# Not part of what a model was trained on: request caps, and how recordings longer than the
-# model's window are cut to it (training clips fit the window, so they never reach that code).
-REQUEST_LIMITS = frozenset({"max_bytes", "max_pixels", "max_chars", "max_input_seconds", "silence_db"})
+# Not part of what a model was trained on, so changing them must not invalidate a checkpoint:
+# request caps; how recordings longer than the model's window are cut to it (training clips fit
+# the window, so they never reach that code); and the length buckets padding is rounded up to
+# (the encoders mask padding, tests/unit/export/test_length_buckets.py measures it).
+REQUEST_LIMITS = frozenset({"max_bytes", "max_pixels", "max_chars", "max_input_seconds", "silence_db",
+                            "bucket_seconds", "buckets"})
 
 
 def _preset_fingerprint(graph: ModelGraph) -> dict[str, Any]:

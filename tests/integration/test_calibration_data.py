@@ -7,7 +7,6 @@ import numpy as np
 import pytest
 
 from mmtriton.engine.calibration import calibration_batches
-from mmtriton.engine.profiles import engine_profiles
 
 pytestmark = pytest.mark.integration
 
@@ -17,7 +16,7 @@ def test_calibration_batches_are_real_and_profile_shaped(artifacts, graph, role)
     spec = getattr(graph, role)
     batches = calibration_batches(graph, spec, artifacts.manifest("val"), artifacts.onnx("demo"), count=2)
     assert len(batches) == 2
-    profiles = engine_profiles(spec)
+    profiles = spec.profiles()  # calibration batches have the single-profile opt shapes
     for b in batches:
         assert set(b) == set(spec.input_names)
         for t in spec.inputs:

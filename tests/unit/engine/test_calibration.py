@@ -6,13 +6,12 @@ from __future__ import annotations
 import numpy as np
 
 from mmtriton.engine.calibration import fit_to_opt
-from mmtriton.engine.profiles import engine_profiles
 
 
 def test_audio_batch_is_cropped_or_padded_to_opt_and_lengths_follow(graph):
     spec = graph.audio_encoder
     mel, length = spec.input_names
-    opt = engine_profiles(spec)[mel].opt
+    opt = spec.profiles()[mel].opt
     rng = np.random.default_rng(0)
     long = rng.standard_normal((opt[0], opt[1] + 40, opt[2])).astype(np.float32)
     out = fit_to_opt(spec, {mel: long, length: np.full((opt[0], 1), opt[1] + 40, np.int32)})
@@ -26,7 +25,7 @@ def test_audio_batch_is_cropped_or_padded_to_opt_and_lengths_follow(graph):
 def test_token_batches_get_opt_length(graph):
     spec = graph.text_encoder
     ids, mask = spec.input_names
-    opt = engine_profiles(spec)[ids].opt
+    opt = spec.profiles()[ids].opt
     arrays = {ids: np.ones((opt[0], 3), np.int32), mask: np.ones((opt[0], 3), np.int32)}
     out = fit_to_opt(spec, arrays)
     assert out[ids].shape == opt and out[mask].shape == opt and out[mask][:, 3:].sum() == 0
@@ -34,5 +33,5 @@ def test_token_batches_get_opt_length(graph):
 
 def test_static_inputs_are_untouched(graph):
     spec = graph.image_encoder
-    pixels = np.zeros(engine_profiles(spec)[spec.input_names[0]].opt, np.float32)
+    pixels = np.zeros(spec.profiles()[spec.input_names[0]].opt, np.float32)
     assert fit_to_opt(spec, {spec.input_names[0]: pixels})[spec.input_names[0]].shape == pixels.shape

@@ -33,7 +33,7 @@ def test_expected_manifest_records_source_device_precision_profiles_and_io(graph
     assert (m.gpu_name, m.compute_capability, m.tensorrt_version) == ("NVIDIA H200", "9.0", "10.13.3.9")
     assert (m.precision, m.workspace_mib, m.preset) == ("fp16", 1024, "demo")
     name = graph.image_encoder.inputs[0].name
-    assert m.profiles[name]["max"][0] == graph.image_encoder.max_batch_size
+    assert len(m.profiles) == 1 and m.profiles[0][name]["max"][0] == graph.image_encoder.max_batch_size
     assert m.inputs == {name: "FP32"} and m.outputs == {graph.image_encoder.outputs[0].name: "FP32"}
 
 

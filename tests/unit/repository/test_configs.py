@@ -124,3 +124,49 @@ def test_the_ensembles_label_the_probabilities_for_the_classification_extension(
         labelled = {o.name: o.label_filename for o in cfg.output if o.label_filename}
         assert labelled == {graph.probabilities.name: "labels.txt"}
         assert (tmp_path / ens.name / "labels.txt").read_text().splitlines() == list(graph.class_names)
+
+
+# ---- length buckets -----------------------------------------------------------------------------
+
+
+def _bucket_view(root: Path, graph) -> dict[str, tuple]:
+    """Per model: (length_buckets parameter, any ragged input, engine profiles listed)."""
+    out = {}
+    for m in graph.models:
+        cfg = _parse(root / m.name / "config.pbtxt")
+        param = cfg.parameters["length_buckets"].string_value if "length_buckets" in cfg.parameters else ""
+        out[m.name] = (param, any(i.allow_ragged_batch for i in cfg.input), list(cfg.instance_group[0].profile))
+    return out
+
+
+def test_tensorrt_preprocessing_pads_to_buckets_and_engines_list_every_bucket_profile(graph, tmp_path):
+    write_configs(graph, Target.TENSORRT, tmp_path)
+    view = _bucket_view(tmp_path, graph)
+    for m in ("audio", "text"):
+        assert view[graph.preprocess(m).name][0] == "true"
+        assert view[graph.encoder(m).name] == ("", False, ["0", "1", "2"])  # demo: 3 buckets each
+    assert view[graph.image_preprocess.name][0] == "" and view[graph.image_encoder.name][2] == []
+    assert view[graph.fusion.name][2] == []
+
+
+def test_embedded_pads_per_batch_unless_buckets_are_forced_on(graph, tmp_path):
+    write_configs(graph, Target.EMBEDDED, tmp_path / "auto")
+    auto = _bucket_view(tmp_path / "auto", graph)
+    assert not any(param for param, _, _ in auto.values())
+    assert auto[graph.audio_encoder.name][1] and auto[graph.text_encoder.name][1], "python encoders take ragged batches"
+    write_configs(graph, Target.EMBEDDED, tmp_path / "on", buckets=True)
+    on = _bucket_view(tmp_path / "on", graph)
+    for m in ("audio", "text"):
+        assert on[graph.preprocess(m).name][0] == "true"
+        assert not on[graph.encoder(m).name][1], "in buckets the encoder batches equal shapes only, as an engine"
+        assert on[graph.encoder(m).name][2] == [], "profiles are a TensorRT setting"
+    assert on[graph.image_preprocess.name][0] == ""
+
+
+def test_onnxruntime_buckets_only_when_its_encoders_batch(graph, tmp_path):
+    write_configs(graph, Target.ONNXRUNTIME, tmp_path / "cpu")  # the CPU-tuned policy runs encoders unbatched
+    assert not any(param for param, _, _ in _bucket_view(tmp_path / "cpu", graph).values())
+    batching = graph.with_batching({graph.audio_encoder.name: BatchingSpec(dynamic=True)})
+    write_configs(batching, Target.ONNXRUNTIME, tmp_path / "batched")
+    view = _bucket_view(tmp_path / "batched", graph)
+    assert view[graph.audio_preprocess.name][0] == "true" and view[graph.text_preprocess.name][0] == ""

@@ -20,9 +20,10 @@ from fake_pb_utils import Request, install  # noqa: I001 - tests/unit/serving is
 pb = install()
 
 
-def _initialise(model, graph, name: str, version_dir: Path):
+def _initialise(model, graph, name: str, version_dir: Path, **params: str):
     version_dir.mkdir(parents=True, exist_ok=True)
-    config = {"parameters": {"preset": {"string_value": graph.preset.name}}}
+    values = {"preset": graph.preset.name, **params}
+    config = {"parameters": {k: {"string_value": v} for k, v in values.items()}}
     model.initialize({"model_config": json.dumps(config), "model_name": name,
                       "model_repository": str(version_dir.parent), "model_version": version_dir.name})
     return model
@@ -35,15 +36,19 @@ def postprocess(graph, tmp_path):
     return _initialise(Postprocess(), graph, graph.postprocess.name, tmp_path / "postprocess" / "1")
 
 
-@pytest.fixture
-def text_preprocess(graph, tmp_path):
+def _text_preprocess(graph, root: Path, **params: str):
     from mmtriton.resources import default_text_model
     from mmtriton.serving.models import TextPreprocess
 
-    version = tmp_path / "text_preprocess" / "1"
+    version = root / "text_preprocess" / "1"
     version.mkdir(parents=True)
     shutil.copy(Path(default_text_model()) / "tokenizer.json", version / "tokenizer.json")
-    return _initialise(TextPreprocess(), graph, graph.text_preprocess.name, version)
+    return _initialise(TextPreprocess(), graph, graph.text_preprocess.name, version, **params)
+
+
+@pytest.fixture
+def text_preprocess(graph, tmp_path):
+    return _text_preprocess(graph, tmp_path)
 
 
 def _probs(rows: list[list[float]]) -> np.ndarray:
@@ -125,3 +130,51 @@ def test_text_preprocessing_reports_bad_text_as_data_and_tokenises_the_rest_in_o
     ids_name = graph.text_encoder.inputs[0].name
     lengths = [o[ids_name].shape[1] for o in out]
     assert lengths[2] > lengths[0], "each request keeps its own length, not the batch's padding"
+
+
+# ---- length buckets (tensorrt target: engines batch equal shapes only) -------------------------
+
+BUCKETS = {"length_buckets": "true"}  # the parameter the config generator writes (tested there)
+
+
+def test_bucketed_text_is_padded_to_its_bucket_and_otherwise_unchanged(graph, tmp_path):
+    own = graph.text_preprocess.inputs[0].name
+    texts = [b"seven", b"the digit 7 written on a card, in blue ink", b"two " * 40]
+    plain = _text_preprocess(graph, tmp_path / "plain")
+    bucketed = _text_preprocess(graph, tmp_path / "bucketed", **BUCKETS)
+    ids, mask = (t.name for t in graph.token_inputs)
+    for text in texts:
+        request = [Request({own: np.array([[text]], dtype=object)})]
+        (a,), (b,) = plain.execute(request), bucketed.execute(request)
+        a, b = a.outputs(), b.outputs()
+        n = a[ids].shape[1]
+        assert b[ids].shape[1] == next(x for x in (8, 16, 32) if x >= n), "demo buckets: 8, 16, 32 tokens"
+        assert np.array_equal(b[ids][:, :n], a[ids]) and np.array_equal(b[mask][:, :n], a[mask])
+        assert not b[mask][:, n:].any() and (b[ids][:, n:] == bucketed.tokenizer.pad_id).all()
+
+
+def _wav(seconds: float, rate: int = 16_000) -> bytes:
+    import io
+
+    import soundfile as sf
+
+    t = np.arange(int(seconds * rate)) / rate
+    buf = io.BytesIO()
+    sf.write(buf, (0.3 * np.sin(2 * np.pi * 440 * t)).astype(np.float32), rate, format="WAV")
+    return buf.getvalue()
+
+
+def test_bucketed_audio_is_padded_to_its_bucket_and_keeps_its_true_length(graph, tmp_path):
+    from mmtriton.serving.models import AudioPreprocess
+
+    plain = _initialise(AudioPreprocess(), graph, graph.audio_preprocess.name, tmp_path / "a" / "1")
+    bucketed = _initialise(AudioPreprocess(), graph, graph.audio_preprocess.name, tmp_path / "b" / "1", **BUCKETS)
+    own = graph.audio_preprocess.inputs[0].name
+    mel, length = (t.name for t in graph.audio_encoder.inputs)
+    for seconds, bucket in ((0.4, 101), (1.0, 101), (1.5, 201), (2.9, 301)):  # 1 + 16000 s // 160 frames
+        request = [Request({own: np.array([[_wav(seconds)]], dtype=object)})]
+        (a,), (b,) = plain.execute(request), bucketed.execute(request)
+        a, b = a.outputs(), b.outputs()
+        n = a[mel].shape[1]
+        assert b[mel].shape[1] == bucket and int(b[length][0, 0]) == int(a[length][0, 0]) == n
+        assert np.array_equal(b[mel][:, :n], a[mel]) and not b[mel][:, n:].any()

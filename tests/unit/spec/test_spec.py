@@ -321,3 +321,29 @@ def test_tensors_are_found_by_role_not_by_position(graph):
     assert (example_inputs(graph.fusion)[graph.present("audio").name] == 1).all()
     with pytest.raises(SpecError, match="role"):
         graph.fusion.output_with(Role.MASK)
+
+
+# ---- length buckets -----------------------------------------------------------------------------
+
+
+def test_a_length_goes_to_the_smallest_bucket_that_holds_it():
+    d = Dim("frames", 11, 101, 301, (101, 201, 301))
+    assert [d.bucket(n) for n in (11, 100, 101, 102, 201, 202, 301)] == [101, 101, 101, 201, 201, 301, 301]
+    assert d.bucket_ranges() == ((11, 101), (102, 201), (202, 301))
+    assert Dim("tokens", 1, 16, 32).bucket(7) == 7, "no buckets: the length itself"
+    with pytest.raises(SpecError, match="outside"):
+        d.bucket(302)
+
+
+@pytest.mark.parametrize("buckets", [(101, 201), (201, 101, 301), (5, 301), (101, 101, 301)])
+def test_buckets_must_ascend_inside_the_range_and_end_at_max(buckets):
+    with pytest.raises(SpecError, match="buckets"):
+        Dim("frames", 11, 101, 301, buckets)
+
+
+def test_presets_bucket_frames_and_tokens_from_seconds_and_token_counts(graph):
+    assert graph.frames.buckets == (101, 201, 301)  # 1, 2, 3 s: 1 + 16000 s // 160
+    assert graph.tokens.buckets == (8, 16, 32)
+    assert get_graph("production").tokens.buckets[-1] == get_graph("production").preset.text.max_tokens
+    with pytest.raises(SpecError, match="end at max_seconds"):
+        dataclasses.replace(graph.preset, audio=dataclasses.replace(graph.preset.audio, bucket_seconds=(1.0, 2.0)))

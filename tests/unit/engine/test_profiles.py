@@ -9,10 +9,10 @@ from mmtriton.engine.profiles import BuildOptions, Precision, engine_profiles, p
 from mmtriton.errors import EngineError
 
 # Read from the demo preset by hand: 16 kHz, hop 160, a centred STFT -> 1 + samples // hop frames;
-# audio buckets 1, 2, 3 s; token buckets 8, 16, 32; the tensorrt policy prefers batches of 8 and 16
-# (encoders) and 16 and 32 (fusion), max_batch_size 32.
-FRAME_BUCKETS = ((11, 101), (102, 201), (202, 301))
-TOKEN_BUCKETS = ((1, 8), (9, 16), (17, 32))
+# audio buckets 1.5 and 3 s; token buckets 16 and 32; the tensorrt policy prefers batches of 8 and
+# 16 (encoders) and 16 and 32 (fusion), max_batch_size 32.
+FRAME_BUCKETS = ((11, 151), (152, 301))
+TOKEN_BUCKETS = ((1, 16), (17, 32))
 
 
 @pytest.fixture()

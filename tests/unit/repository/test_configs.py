@@ -144,7 +144,7 @@ def test_tensorrt_preprocessing_pads_to_buckets_and_engines_list_every_bucket_pr
     view = _bucket_view(tmp_path, graph)
     for m in ("audio", "text"):
         assert view[graph.preprocess(m).name][0] == "true"
-        assert view[graph.encoder(m).name] == ("", False, ["0", "1", "2"])  # demo: 3 buckets each
+        assert view[graph.encoder(m).name] == ("", False, ["0", "1"])  # demo: 2 buckets each
     assert view[graph.image_preprocess.name][0] == "" and view[graph.image_encoder.name][2] == []
     assert view[graph.fusion.name][2] == []
 

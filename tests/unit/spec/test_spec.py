@@ -342,8 +342,10 @@ def test_buckets_must_ascend_inside_the_range_and_end_at_max(buckets):
 
 
 def test_presets_bucket_frames_and_tokens_from_seconds_and_token_counts(graph):
-    assert graph.frames.buckets == (101, 201, 301)  # 1, 2, 3 s: 1 + 16000 s // 160
-    assert graph.tokens.buckets == (8, 16, 32)
+    assert graph.frames.buckets == (151, 301)  # 1.5 and 3 s: 1 + 16000 s // 160
+    assert graph.tokens.buckets == (16, 32)
     assert get_graph("production").tokens.buckets[-1] == get_graph("production").preset.text.max_tokens
     with pytest.raises(SpecError, match="end at max_seconds"):
         dataclasses.replace(graph.preset, audio=dataclasses.replace(graph.preset.audio, bucket_seconds=(1.0, 2.0)))
+    with pytest.raises(SpecError, match="end at max_tokens"):
+        dataclasses.replace(graph.preset, text=dataclasses.replace(graph.preset.text, buckets=(8, 16)))

@@ -5,7 +5,7 @@ PRESET ?= demo
 export HF_HUB_OFFLINE := 1
 export NUMBA_CACHE_DIR := $(CURDIR)/.numba_cache
 
-.PHONY: setup demo test bench soak capacity data train export parity repo serve spec clean
+.PHONY: setup demo test bench soak capacity buckets data train export parity repo serve spec clean
 
 setup:
 	@bash scripts/setup.sh
@@ -27,6 +27,10 @@ soak: setup
 # Capacity model (no server needed): replicas from the committed perf.csv + a simulated HPA day.
 capacity: setup
 	$(MM) capacity
+
+# Length buckets (after `make demo`): encoders batching as TensorRT engines do, counts from Triton.
+buckets: setup
+	$(MM) buckets --preset $(PRESET)
 
 data: setup
 	$(MM) data

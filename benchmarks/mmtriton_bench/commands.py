@@ -137,3 +137,28 @@ def capacity(ctx: typer.Context,
                   f"({100 * d.rejected / d.offered:.3f} %), replica-hours {d.replica_hours:.1f} autoscaled vs "
                   f"{sizing.replicas * 24:.0f} static, max replicas {max(d.replicas)}")
     console.print(f"report: {path}")
+
+
+def buckets(ctx: typer.Context, preset: str = PresetOpt,
+            requests: int = typer.Option(256, help="Held-out items per run."),
+            concurrency: int = typer.Option(32, help="Requests in flight."),
+            out: Path = typer.Option(Path("benchmarks/results"), help="Report folder: <out>/buckets.md.")) -> None:
+    """Length buckets on the embedded server: the audio and text encoders' executions against their
+    inferences, with the server padding to buckets and with client tensors at their own lengths."""
+    import tempfile
+
+    from mmtriton.spec import get_graph
+    from mmtriton.workflows import require_built
+    from mmtriton_bench.buckets import measure, table, write_report
+
+    art = Artifacts.default()
+    try:
+        require_built(art, preset, need_checkpoint=False)
+        with tempfile.TemporaryDirectory(prefix="mmtriton-buckets-") as work:
+            result = measure(art, get_graph(preset), Path(work), requests, concurrency)
+        path = write_report(result, _command_line(ctx), out)
+    except MMTritonError as e:
+        fail(e)
+    for line in table(result["runs"]):
+        console.print(line)
+    console.print(f"report: {path}")

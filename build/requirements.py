@@ -5,6 +5,7 @@ The NGC images ship their own torch, tritonclient and CUDA runtime; installing o
 them would replace a CUDA build with a CPU one or pull gigabytes. pyproject.toml stays the
 single list of dependencies; the Dockerfiles filter it here instead of keeping copies.
 Usage: requirements.py --extras train,export --exclude torch,nvidia-pytriton > req.txt
+       requirements.py --extras train --only efficientnet-lite-pytorch   (one pinned line, e.g. for --no-deps)
 """
 
 from __future__ import annotations
@@ -41,10 +42,18 @@ def main(argv: list[str]) -> int:
     p.add_argument("--pyproject", type=Path, default=Path(__file__).resolve().parents[1] / "pyproject.toml")
     p.add_argument("--extras", default="")
     p.add_argument("--exclude", default="")
+    p.add_argument("--only", default="", help="print only these names (their pins as pyproject.toml spells them)")
     args = p.parse_args(argv)
     extras = [e for e in args.extras.split(",") if e]
     exclude = {e.lower() for e in args.exclude.split(",") if e}
-    sys.stdout.write("\n".join(requirements(args.pyproject, extras, exclude)) + "\n")
+    reqs = requirements(args.pyproject, extras, exclude)
+    only = {e.lower() for e in args.only.split(",") if e}
+    if only:
+        missing = only - {requirement_name(r) for r in reqs}
+        if missing:
+            raise SystemExit(f"--only: {sorted(missing)} not among the requirements of these extras")
+        reqs = [r for r in reqs if requirement_name(r) in only]
+    sys.stdout.write("\n".join(reqs) + "\n")
     return 0
 
 

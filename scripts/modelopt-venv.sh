@@ -10,6 +10,7 @@ PYTHON=${PYTHON:-python3.11}
 command -v "$PYTHON" >/dev/null || PYTHON=python3
 [ -x .tools/modelopt/bin/python ] || "$PYTHON" -m venv .tools/modelopt
 PIP=".tools/modelopt/bin/pip --disable-pip-version-check -q"
-$PIP install 'torch==2.13.0'   # the CPU build; ModelOpt needs torch >= 2.8
-$PIP install 'nvidia-modelopt[onnx]==0.47.0'
+REQ="$PYTHON build/requirements.py"
+$PIP install "$($REQ --extras train --only torch)"   # the CPU build; ModelOpt needs torch >= 2.8
+$PIP install "$($REQ --extras precision --only nvidia-modelopt)"
 .tools/modelopt/bin/python -c "import modelopt.onnx.autocast, modelopt.onnx.quantization; print('ModelOpt ready')"

@@ -37,8 +37,8 @@ def calibration_batches(graph: ModelGraph, spec: ModelSpec, manifest: Path, onnx
 
 
 def fit_to_opt(spec: ModelSpec, arrays: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
-    """Crop or zero-pad every dynamic axis to the profile's opt size: TensorRT calibrates a
-    dynamic-shape network at the calibration profile's opt shapes, so every batch must have them.
+    """Crop or zero-pad every dynamic axis to the spec's opt size (``TensorSpec.shape``): ModelOpt
+    takes the calibration data as one array per input, so every batch must have the same shape.
     Length inputs (one int per row) are clipped to the cropped length."""
     out, longest = {}, 0
     for t in spec.inputs:

@@ -18,9 +18,7 @@ def pad_axis1(arrays: Sequence[np.ndarray]) -> np.ndarray:
     if arrays[0].ndim < 2:
         return np.concatenate(arrays)
     longest = max(a.shape[1] for a in arrays)
-    padded = [a if a.shape[1] == longest else
-              np.pad(a, [(0, 0), (0, longest - a.shape[1])] + [(0, 0)] * (a.ndim - 2)) for a in arrays]
-    return np.concatenate(padded)
+    return np.concatenate([pad_length(a, longest) for a in arrays])
 
 
 def pad_length(array: np.ndarray, length: int, value: int = 0) -> np.ndarray:

@@ -41,13 +41,9 @@ class Counts:
 
 def bucket_repository(art: Artifacts, graph: ModelGraph, out: Path) -> Path:
     """The embedded repository with the engines' serving policy and length buckets on."""
-    from mmtriton.repository.config import Target
-    from mmtriton.repository.writer import write_repository
-    from mmtriton.resources import default_text_model
+    from mmtriton_bench.servers import write_variant
 
-    tokenizer = Path(default_text_model()) / "tokenizer.json"
-    return write_repository(graph.for_target("tensorrt"), Target.EMBEDDED, out, art.onnx(graph.preset.name),
-                            tokenizer, buckets=True)
+    return write_variant(graph.for_target("tensorrt"), out, art.onnx(graph.preset.name), buckets=True)
 
 
 def held_out_items(art: Artifacts, count: int) -> list[dict]:
@@ -110,17 +106,13 @@ def table(runs: dict[str, dict[str, Counts]]) -> Iterator[str]:
 
 def measure(art: Artifacts, graph: ModelGraph, work: Path, count: int, concurrency: int) -> dict:
     """Start the bucketed repository on free loopback ports, warm up, run both modes, stop."""
-    import secrets
-
-    from mmtriton.serving.process import EmbeddedServer
-    from mmtriton.serving.server import ServerConfig, free_port
+    from mmtriton_bench.servers import serving
 
     items = held_out_items(art, count)
     repo = bucket_repository(art, graph, work / "repository")
-    cfg = ServerConfig(repo, http_port=free_port(), grpc_port=free_port(), metrics_port=free_port(),
-                       exit_timeout_s=3, work_dir=work / "triton", admin_key=secrets.token_urlsafe(16))
-    with EmbeddedServer(cfg):
-        urls = (cfg.grpc_url, cfg.http_url, cfg.admin_headers)
+    (work / "triton").mkdir(parents=True, exist_ok=True)
+    with serving(repo, work / "triton") as (grpc_url, http_url):
+        urls = (grpc_url, http_url, {})  # the harness's private server: statistics need no key
         run_mode(*urls, graph, items[:concurrency], "server", concurrency)  # load every stub's sessions
         runs = {mode: run_mode(*urls, graph, items, mode, concurrency) for mode in MODES}
     return {"items": count, "concurrency": concurrency, "shapes": shapes(graph, items), "runs": runs}
@@ -128,7 +120,7 @@ def measure(art: Artifacts, graph: ModelGraph, work: Path, count: int, concurren
 
 def write_report(result: dict, command: str, out: Path) -> Path:
     """``<out>/buckets.md``: the counts of both modes and the items' length distribution."""
-    lines = [f"# Length buckets on the embedded server — 2-core CPU, ONNX Runtime in the Python backend", "",
+    lines = ["# Length buckets on the embedded server — 2-core CPU, ONNX Runtime in the Python backend", "",
              f"Produced by `{command}`: {result['items']} held-out items (image + audio + text, natural lengths), "
              f"{result['concurrency']} in flight through the SDK (gRPC). Encoders batch as TensorRT engines do: "
              "the tensorrt serving policy, no ragged batches, length buckets on. Counts are Triton's statistics "

@@ -7,7 +7,7 @@ import contextlib
 import urllib.error
 import urllib.request
 from pathlib import Path
-from typing import Iterator
+from typing import Iterator, Optional
 
 from mmtriton.errors import BenchError
 from mmtriton.spec.graph import ModelGraph
@@ -28,8 +28,9 @@ def flip_batching(graph: ModelGraph) -> tuple[dict[str, BatchingSpec], bool]:
     return {m.name: dataclasses.replace(m.batching, dynamic=False) for m in graph.models}, False
 
 
-def write_variant(graph: ModelGraph, out: Path, onnx_dir: Path) -> Path:
-    """An embedded-target repository for ``graph``'s serving policy (configs + models + tokenizer)."""
+def write_variant(graph: ModelGraph, out: Path, onnx_dir: Path, buckets: Optional[bool] = None) -> Path:
+    """An embedded-target repository for ``graph``'s serving policy (configs + models + tokenizer);
+    ``buckets`` forces length buckets on or off (``repository.config.bucketed``)."""
     import shutil
 
     from mmtriton.repository.config import Target
@@ -37,7 +38,8 @@ def write_variant(graph: ModelGraph, out: Path, onnx_dir: Path) -> Path:
     from mmtriton.resources import default_text_model
 
     shutil.rmtree(out, ignore_errors=True)
-    return write_repository(graph, Target.EMBEDDED, out, onnx_dir, Path(default_text_model()) / "tokenizer.json")
+    return write_repository(graph, Target.EMBEDDED, out, onnx_dir, Path(default_text_model()) / "tokenizer.json",
+                            buckets)
 
 
 @contextlib.contextmanager

@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Optional
 
 from mmtriton.errors import EngineError
-from mmtriton.spec.tensors import Dim, DimLike, ModelSpec, ShapeProfile, TensorSpec
+from mmtriton.spec.tensors import Dim, ModelSpec, ShapeProfile, TensorSpec
 
 
 class Precision(str, enum.Enum):
@@ -52,13 +52,14 @@ def profile_batch(spec: ModelSpec) -> int:
 
 
 def _profile(spec: ModelSpec, batch: int, bucketed: Optional[Dim], lo: int, hi: int) -> dict[str, ShapeProfile]:
-    """Every input's min/opt/max; the bucketed axis spans lo..hi and is tuned at hi."""
+    """Every input's min/opt/max (``TensorSpec.shape``); the bucketed axis spans lo..hi and is
+    tuned at hi."""
     def shape(t: TensorSpec, rows: int, which: str) -> tuple[int, ...]:
-        def size(d: DimLike) -> int:
-            if not isinstance(d, Dim):
-                return d
-            return (lo if which == "min" else hi) if d == bucketed else getattr(d, which)
-        return (rows,) + tuple(size(d) for d in t.dims)
+        out = list(t.shape(rows, which))
+        for axis, d in t.dynamic_axes.items():
+            if d == bucketed:
+                out[axis] = lo if which == "min" else hi
+        return tuple(out)
 
     return {t.name: ShapeProfile(shape(t, 1, "min"), shape(t, batch, "opt"), shape(t, spec.max_batch_size, "max"))
             for t in spec.inputs}

@@ -105,13 +105,13 @@ class ModelGraph:
 
     @property
     def frames(self) -> Dim:
-        """The log-mel frames axis (min/opt/max frames the audio encoder takes)."""
-        return next(d for d in self.audio_encoder.input_with(Role.FEATURES).dims if isinstance(d, Dim))
+        """The log-mel frames axis (min/opt/max frames and length buckets the audio encoder takes)."""
+        return _padded_axis(self.audio_encoder)
 
     @property
     def tokens(self) -> Dim:
         """The token axis (min/opt/max and length buckets of the text encoder's inputs)."""
-        return next(d for d in self.text_encoder.input_with(Role.FEATURES).dims if isinstance(d, Dim))
+        return _padded_axis(self.text_encoder)
 
     @property
     def token_inputs(self) -> tuple[TensorSpec, TensorSpec]:
@@ -146,6 +146,10 @@ class ModelGraph:
             if m.name == name:
                 return m
         raise SpecError(f"no model named {name!r} in preset {self.preset.name!r}")
+
+
+def _padded_axis(encoder: ModelSpec) -> Dim:
+    return next(d for d in encoder.input_with(Role.FEATURES).dims if isinstance(d, Dim))
 
 
 def _dims(p: Preset) -> tuple[Dim, Dim]:

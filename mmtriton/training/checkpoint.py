@@ -20,8 +20,8 @@ FORMAT = 1
 # Not part of what a model was trained on, so changing them must not invalidate a checkpoint:
 # request caps; how recordings longer than the model's window are cut to it (training clips fit
 # the window, so they never reach that code); and the length buckets padding is rounded up to
-# (the encoders mask padding, tests/unit/export/test_length_buckets.py measures it).
-REQUEST_LIMITS = frozenset({"max_bytes", "max_pixels", "max_chars", "max_input_seconds", "silence_db",
+# (the encoders mask padding, tests/integration/test_length_buckets.py measures it).
+NOT_TRAINED_ON = frozenset({"max_bytes", "max_pixels", "max_chars", "max_input_seconds", "silence_db",
                             "bucket_seconds", "buckets"})
 
 
@@ -30,9 +30,9 @@ def _preset_fingerprint(graph: ModelGraph) -> dict[str, Any]:
 
 
 def _model_relevant(fingerprint: Any) -> Any:
-    """The fingerprint without request limits (applied to stored and current alike)."""
+    """The fingerprint without what training does not depend on (applied to stored and current alike)."""
     if isinstance(fingerprint, dict):
-        return {k: _model_relevant(v) for k, v in fingerprint.items() if k not in REQUEST_LIMITS}
+        return {k: _model_relevant(v) for k, v in fingerprint.items() if k not in NOT_TRAINED_ON}
     return fingerprint
 
 

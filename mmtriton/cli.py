@@ -28,6 +28,9 @@ TargetOpt = typer.Option("embedded", help="embedded (Python backend + ONNX Runti
 PrecisionOpt = typer.Option("fp16", help="fp32, fp16, or int8 (calibrated on the validation split).")
 WorkspaceOpt = typer.Option(2048, help="TensorRT workspace memory pool limit (MiB).")
 CalibrationOpt = typer.Option(16, help="INT8: calibration batches of opt batch size.")
+DatasetOpt = typer.Option(None, "--dataset", envvar="MMTRITON_DATASET", file_okay=False,
+                          help="Your labelled data set: a folder with metadata.jsonl or metadata.csv "
+                               "(default: the generated reference data).")
 cli_cluster.register(app)
 # Commands of separately installed parts, found by entry point: the benchmark harness
 # (`mmtriton-bench`, benchmarks/) adds `bench` and `soak`; the server image has neither.
@@ -75,24 +78,49 @@ def data(train: int = typer.Option(3000, help="Training samples."), val: int = t
 @app.command()
 def train(preset: str = PresetOpt, epochs: int = 30, batch_size: int = 64, lr: float = 2e-3,
           optimizer: str = typer.Option("adam", help="adam or sgd."), patience: int = 5, seed: int = 0,
-          force: bool = typer.Option(False, help="Retrain even if a checkpoint exists.")) -> None:
-    """Train the reference model on the generated data; writes checkpoint.pt and metrics.json."""
+          force: bool = typer.Option(False, help="Retrain even if a checkpoint exists."),
+          dataset: Optional[Path] = DatasetOpt) -> None:
+    """Train on the generated reference data or on your data set (checked first: every problem is
+    reported and nothing is written); writes checkpoint.pt and metrics.json."""
     from mmtriton.training.loop import TrainConfig
 
     cfg = TrainConfig(epochs=epochs, batch_size=batch_size, lr=lr, optimizer=optimizer, patience=patience, seed=seed)
+    art = Artifacts.default()
     try:
         with progress_bars() as bars:
-            wf.ensure_trained(Artifacts.default(), preset, cfg, force, bars)
+            wf.ensure_data(art, progress=bars, dataset=dataset)
+            wf.ensure_trained(art, preset, cfg, force, bars)
     except MMTritonError as e:
         fail(e)
 
 
+@app.command("validate-dataset")
+def validate_dataset(folder: Path = typer.Argument(..., help="Folder with metadata.jsonl or metadata.csv."),
+                     preset: str = PresetOpt) -> None:
+    """Check a data set with the server's decoders and limits: every problem with its row (at most
+    50 shown), exit 2 when there is any; otherwise the rows per split and class."""
+    from mmtriton.data.validate import report, summary
+
+    checked = wf.check_dataset(folder, preset)
+    if checked.problems:
+        console.print(f"[red]{len(checked.problems)} problem(s)[/red] in {folder}:", highlight=False)
+        console.print(report(checked.problems), markup=False, highlight=False)
+        raise typer.Exit(2)
+    info = summary(checked)
+    console.print(f"{folder}: {len(info['classes'])} classes, rows per split {info['rows']}", markup=False)
+    console.print(json.dumps(info["per_class"]), markup=False, highlight=False)
+
+
 @app.command()
-def export(preset: str = PresetOpt) -> None:
-    """Export encoders and fusion to ONNX (opset 18, dynamic axes) and prove parity; writes parity.json."""
+def export(preset: str = PresetOpt, dataset: Optional[Path] = DatasetOpt) -> None:
+    """Export encoders and fusion to ONNX (opset 18, dynamic axes) and prove parity on the data
+    set's held-out rows; writes parity.json."""
+    art = Artifacts.default()
     try:
         with progress_bars() as bars:
-            summary = wf.export(Artifacts.default(), preset, bars)
+            if dataset is not None:
+                wf.ensure_data(art, dataset=dataset)
+            summary = wf.export(art, preset, bars)
     except MMTritonError as e:
         fail(e)
     console.print(f"parity: {len(summary['cases'])} cases, max |ORT - torch| = {summary['max_abs_diff']:.2e}")
@@ -204,14 +232,15 @@ def check_repo(repository: Path = typer.Argument(..., help="Repository folder.")
 def deploy_build(preset: str = PresetOpt, target: str = typer.Option("tensorrt", help="tensorrt or onnxruntime."),
                  out: Path = typer.Option(Path("/models"), help="Where to write the repository."),
                  precision: str = PrecisionOpt, workspace_mib: int = WorkspaceOpt,
-                 calibration_batches: int = CalibrationOpt) -> None:
-    """The compose `builder` service: data/model/ONNX (each reused when present), TensorRT engines
-    (tensorrt target), the repository for the target, and its structural check."""
+                 calibration_batches: int = CalibrationOpt, dataset: Optional[Path] = DatasetOpt) -> None:
+    """The compose `builder` service: data (your data set when one is given or mounted, see
+    MMTRITON_DATASET) /model/ONNX (each reused when current), TensorRT engines (tensorrt target),
+    the repository for the target, and its structural check."""
     art = Artifacts.default()
     try:
         options = wf.engine_options(art, preset, precision, workspace_mib, calibration_batches)
         with progress_bars() as bars:
-            path = wf.deploy_build(art, preset, target, out, options, bars, print_engine)
+            path = wf.deploy_build(art, preset, target, out, options, bars, print_engine, dataset)
     except MMTritonError as e:
         fail(e)
     console.print(f"deploy-build: {target} repository ready in {path}")
@@ -241,32 +270,35 @@ def serve(repository: Path = typer.Option(Path("model_repository"), help="Model 
     from mmtriton.serving.foreground import serve_foreground
     from mmtriton.serving.server import ServerConfig, admin_key
 
-    work = Artifacts.default().triton
+    art = Artifacts.default()
+    work = art.triton
     cfg = ServerConfig(repository, host, http_port, grpc_port, metrics_port, exit_timeout, work_dir=work,
                        admin_key=admin_key(work))
     try:
-        serve_foreground(cfg, preset, ready_timeout, probe_interval)
+        wf.check_served_model(art, preset, repository)
+        serve_foreground(cfg, wf.trained_graph(art, preset), ready_timeout, probe_interval)
     except MMTritonError as e:
         fail(e)
 
 
 @app.command()
 def demo(preset: str = PresetOpt,
-         requests: bool = typer.Option(True, help="Start the server and send requests (--no-requests: build only).")) -> None:
-    """Data, training, export + parity (each reused when present), repository, embedded server,
-    real requests over gRPC and HTTP, then stop."""
+         requests: bool = typer.Option(True, help="Start the server and send requests (--no-requests: build only)."),
+         dataset: Optional[Path] = DatasetOpt) -> None:
+    """Data (generated, or your data set), training, export + parity (each reused when current),
+    repository, embedded server, real requests over gRPC and HTTP, then stop."""
     from mmtriton.serving.demo import run_demo_requests
 
     art = Artifacts.default()
     try:
         with progress_bars() as bars:
-            metrics, summary = wf.ensure_model(art, preset, bars)
+            metrics, summary = wf.ensure_model(art, preset, bars, dataset)
         repository = wf.build_repository(art, preset, "embedded")
         print_metrics(metrics)
         console.print(f"ONNX parity: {len(summary['cases'])} cases at batch 1/3/8/max and min/max lengths, "
                       f"max |ORT - torch| = {summary['max_abs_diff']:.2e} (limit 1e-4)")
         if requests:
-            run_demo_requests(art, preset, repository, console)
+            run_demo_requests(art, wf.trained_graph(art, preset), repository, console)
     except MMTritonError as e:
         fail(e)
 

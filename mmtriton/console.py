@@ -72,5 +72,7 @@ def print_engine(r) -> None:
 
 def fail(error: Exception) -> None:
     """The one place an error of ours becomes a message and exit status 2 (every command)."""
-    console.print(f"[red]error:[/red] {error}")
+    from rich.markup import escape
+
+    console.print(f"[red]error:[/red] {escape(str(error))}")
     raise typer.Exit(2)

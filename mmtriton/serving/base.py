@@ -17,6 +17,7 @@ import numpy as np
 
 from mmtriton.errors import InvalidInputError
 from mmtriton.spec.graph import get_graph
+from mmtriton.spec.serving import CLASSES_PARAMETER
 
 log = logging.getLogger(__name__)
 Arrays = dict[str, np.ndarray]
@@ -52,7 +53,8 @@ class BaseModel:
         self.config = json.loads(args["model_config"])
         params = {k: v["string_value"] for k, v in self.config.get("parameters", {}).items()}
         self.params = params
-        self.graph = get_graph(params.get("preset", "demo"))
+        names = params.get(CLASSES_PARAMETER)
+        self.graph = get_graph(params.get("preset", "demo"), tuple(names.split(",")) if names else None)
         self.spec = self.graph.model(args["model_name"])
         self.version_dir = Path(args["model_repository"]) / str(args["model_version"])
         self.setup()

@@ -19,7 +19,7 @@ from mmtriton.errors import ServerError
 from mmtriton.paths import Artifacts
 from mmtriton.serving.process import EmbeddedServer
 from mmtriton.serving.server import ServerConfig, admin_key, free_port
-from mmtriton.spec import SUBSETS, get_graph
+from mmtriton.spec import SUBSETS, ModelGraph
 
 
 def _usable(sample: Sample, subset: tuple[str, ...]) -> bool:
@@ -29,10 +29,16 @@ def _usable(sample: Sample, subset: tuple[str, ...]) -> bool:
 
 
 def demo_samples(manifest: Path) -> list[tuple[Sample, tuple[str, ...]]]:
-    """One held-out sample per modality subset, whose sent modalities are clean (digits vary)."""
+    """One held-out sample per modality subset, whose sent modalities are clean (classes vary);
+    a subset no row can fill (a data set without audio, say) is left out."""
     rows = read_manifest(manifest)
-    return [(next(s for s in rows[i:] + rows[:i] if _usable(s, subset)), subset)
-            for i, subset in zip(range(0, 10 * len(SUBSETS), 11), SUBSETS)]
+    picked = []
+    for i, subset in zip(range(0, 11 * len(SUBSETS), 11), SUBSETS):
+        start = i % len(rows) if rows else 0
+        found = next((s for s in rows[start:] + rows[:start] if _usable(s, subset)), None)
+        if found is not None:
+            picked.append((found, subset))
+    return picked
 
 
 def write_demo_manifest(art: Artifacts, out: Path) -> list[tuple[Sample, tuple[str, ...]]]:
@@ -66,9 +72,9 @@ def client_predictions(url: str, protocol: str, manifest: Path) -> list[dict]:
     return lines
 
 
-def run_demo_requests(art: Artifacts, preset: str, repository: Path, console: Console) -> None:
-    """Start the server, predict held-out samples through the client SDK over both protocols, stop."""
-    graph = get_graph(preset)
+def run_demo_requests(art: Artifacts, graph: ModelGraph, repository: Path, console: Console) -> None:
+    """Start the server, predict held-out samples through the client SDK over both protocols, stop
+    (``graph``: the trained model's, whose class names label the truth column)."""
     cfg = ServerConfig(repository, http_port=free_port(), grpc_port=free_port(), metrics_port=free_port(),
                        work_dir=art.triton, admin_key=admin_key(art.triton))
     table = Table("protocol", "sent", "truth", "predicted", "p(max)", "latency ms",

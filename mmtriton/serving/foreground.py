@@ -11,13 +11,14 @@ from mmtriton.errors import ServerError
 from mmtriton.serving.process import EmbeddedServer
 from mmtriton.serving.server import ADMIN_KEY_ENV, RESTRICTED_APIS, ServerConfig
 from mmtriton.serving.supervisor import DeepProbe, Supervisor
-from mmtriton.spec import get_graph
+from mmtriton.spec import ModelGraph
 
 log = logging.getLogger(__name__)
 
 
-def serve_foreground(cfg: ServerConfig, preset: str, ready_timeout_s: float, probe_interval_s: float) -> None:
-    """Start, supervise (``probe_interval_s`` 0: no supervision), block until told to stop.
+def serve_foreground(cfg: ServerConfig, graph: ModelGraph, ready_timeout_s: float, probe_interval_s: float) -> None:
+    """Start, supervise (``probe_interval_s`` 0: no supervision; the probe checks the outputs
+    against ``graph``, the served model's), block until told to stop.
 
     SIGINT and SIGTERM only set events (a handler never takes the server's lock): the main
     thread then closes the server, which also makes a start or a restart in progress give up."""
@@ -30,7 +31,7 @@ def serve_foreground(cfg: ServerConfig, preset: str, ready_timeout_s: float, pro
 
     for signum in (signal.SIGTERM, signal.SIGINT):
         signal.signal(signum, on_signal)
-    supervisor = Supervisor(server, DeepProbe(get_graph(preset), cfg.http_url), max(probe_interval_s, 0.5))
+    supervisor = Supervisor(server, DeepProbe(graph, cfg.http_url), max(probe_interval_s, 0.5))
     try:
         server.start(ready_timeout_s, stream_log=True)
         log.info("ready: HTTP %s, gRPC %s, metrics %s:%d (development server; Ctrl-C stops it)",

@@ -14,7 +14,7 @@ from mmtriton.errors import SpecError
 from mmtriton.spec.dtypes import DType
 from mmtriton.spec.modality import MODALITIES
 from mmtriton.spec.presets import CLASS_NAMES, Preset, get_preset
-from mmtriton.spec.serving import load_serving_defaults, target_overrides
+from mmtriton.spec.serving import CLASSES_PARAMETER, load_serving_defaults, target_overrides
 from mmtriton.spec.tensors import BatchingSpec, Dim, EnsembleSpec, EnsembleStep, ModelSpec, Role, TensorSpec
 
 # Dynamic batching, queue policy and instances per model (written into every config.pbtxt);
@@ -38,6 +38,13 @@ class ModelGraph:
     ensemble: EnsembleSpec
     tensor_ensemble: EnsembleSpec
     class_names: tuple[str, ...] = CLASS_NAMES
+
+    def with_classes(self, class_names: tuple[str, ...] | list[str] | None) -> "ModelGraph":
+        """The graph for a model trained on ``class_names`` (the checkpoint's, i.e. the data
+        set's): the probabilities shape, the ensemble's ``class_names`` and labels.txt follow."""
+        if class_names is None or tuple(class_names) == self.class_names:
+            return self
+        return get_graph(self.preset.name, tuple(class_names))
 
     @property
     def ensembles(self) -> tuple[EnsembleSpec, ...]:
@@ -160,7 +167,22 @@ def _dims(p: Preset) -> tuple[Dim, Dim]:
     return frames, tokens
 
 
-def _build(p: Preset) -> ModelGraph:
+def check_class_names(names: tuple[str, ...]) -> tuple[str, ...]:
+    """At least two distinct, non-empty names that survive the wire formats they travel in: the
+    ensemble's comma-separated ``class_names`` parameter and the one-per-line labels.txt."""
+    if len(names) < 2:
+        raise SpecError(f"a classifier needs at least 2 classes, not {len(names)}")
+    bad = [n for n in names if not n.strip() or n != n.strip() or any(c in n for c in ",\n\r\t")]
+    if bad:
+        raise SpecError(f"class names must be non-empty, without commas, tabs, line breaks or outer spaces: {bad[:5]}")
+    dupes = sorted({n for n in names if names.count(n) > 1})
+    if dupes:
+        raise SpecError(f"class names must be unique: {dupes[:5]}")
+    return names
+
+
+def _build(p: Preset, class_names: tuple[str, ...] = CLASS_NAMES) -> ModelGraph:
+    class_names = check_class_names(class_names)
     frames, tokens = _dims(p)
     b, ob = p.max_batch_size, p.opt_batch_size
     pixels = TensorSpec("pixel_values", DType.FP32, (3, p.image.size, p.image.size))
@@ -174,7 +196,7 @@ def _build(p: Preset) -> ModelGraph:
     raw = {m: TensorSpec(n, DType.BYTES, (1,), optional=True, role=Role.RAW)
            for m, n in (("image", "image_bytes"), ("audio", "audio_bytes"), ("text", "text"))}
     raw_all = tuple(raw.values())
-    probs = TensorSpec("probabilities", DType.FP32, (len(CLASS_NAMES),), role=Role.PROBABILITIES)
+    probs = TensorSpec("probabilities", DType.FP32, (len(class_names),), role=Role.PROBABILITIES)
     label = TensorSpec("label", DType.INT32, (1,), role=Role.LABEL)
     fused = TensorSpec("fused_embedding", DType.FP32, (p.fused_dim,), role=Role.FUSED)
 
@@ -205,17 +227,17 @@ def _build(p: Preset) -> ModelGraph:
     rename = {public: t.name for public, t in internal.items()}
     tensor_inputs = (pixels, log_mel, mel_len, ids, mask, present["image"], present["audio"], present["text"])
     ensemble = EnsembleSpec("multimodal", tuple(raw.values()), outputs, b, _steps(g, PIPELINE, rename),
-                            _client_parameters(p, raw, outputs, "multimodal_tensors"))
+                            _client_parameters(p, raw, outputs, "multimodal_tensors", class_names))
     tensors = EnsembleSpec("multimodal_tensors", tensor_inputs, outputs, b,
                            _steps(g, PIPELINE[3:], rename, skip_roles=(Role.ERROR,)), {"preset": p.name})
-    graph = ModelGraph(preset=p, ensemble=ensemble, tensor_ensemble=tensors, **g)
+    graph = ModelGraph(preset=p, ensemble=ensemble, tensor_ensemble=tensors, class_names=class_names, **g)
     for ens in graph.ensembles:
         validate_ensemble(graph, ens)
     return graph
 
 
 def _client_parameters(p: Preset, raw: dict[str, TensorSpec], outputs: tuple[TensorSpec, ...],
-                       tensor_model: str) -> dict[str, str]:
+                       tensor_model: str, class_names: tuple[str, ...]) -> dict[str, str]:
     """What a thin client needs to know without importing this package: which input carries
     which modality, the output names, the size limits it should check before sending, and
     the class names."""
@@ -227,7 +249,7 @@ def _client_parameters(p: Preset, raw: dict[str, TensorSpec], outputs: tuple[Ten
         "limit.audio_bytes": str(p.audio.max_bytes), "limit.audio_seconds": f"{p.audio.max_input_seconds:g}",
         "audio.window_seconds": f"{p.audio.max_seconds:g}",
         "limit.text_bytes": str(p.text.max_bytes), "limit.text_chars": str(p.text.max_chars),
-        "limit.text_tokens": str(p.text.max_tokens), "class_names": ",".join(CLASS_NAMES),
+        "limit.text_tokens": str(p.text.max_tokens), CLASSES_PARAMETER: ",".join(class_names),
         "preset": p.name, "tensor_model": tensor_model,
     })
     return params
@@ -300,6 +322,7 @@ def _check_prunable(ens: EnsembleSpec) -> None:
 
 
 @lru_cache(maxsize=None)
-def get_graph(preset: str = "demo") -> ModelGraph:
-    """The (cached) graph of a preset by name."""
-    return _build(get_preset(preset))
+def get_graph(preset: str = "demo", class_names: tuple[str, ...] | None = None) -> ModelGraph:
+    """The (cached) graph of a preset by name; ``class_names`` are a trained model's classes
+    (default: the reference model's ten digit words)."""
+    return _build(get_preset(preset), CLASS_NAMES if class_names is None else tuple(class_names))

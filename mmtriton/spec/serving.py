@@ -27,6 +27,12 @@ _FIELDS = {f.name for f in dataclasses.fields(BatchingSpec)}
 # Config parameter of the preprocessing models: "true" pads frames and tokens to the spec's
 # length buckets (the tensorrt target), so that requests of different lengths can batch.
 BUCKETS_PARAMETER = "length_buckets"
+# Config parameter (comma-separated) of the ensembles and of every model whose tensors carry the
+# class axis: the classes the served model was trained on, i.e. its data set's labels.
+CLASSES_PARAMETER = "class_names"
+# Ensemble parameter: the fingerprint of the data set the served checkpoint was trained on, so
+# that a repository written from another checkpoint is refused before it serves.
+DATA_PARAMETER = "data_fingerprint"
 
 
 def batching_from_dict(raw: Mapping[str, Any]) -> BatchingSpec:

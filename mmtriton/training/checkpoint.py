@@ -67,7 +67,7 @@ def read_checkpoint(path: Path) -> dict[str, Any]:
 def load_model(path: Path) -> tuple[MultimodalModel, ModelGraph, dict[str, Any]]:
     """Rebuild the model for the checkpoint's preset; refuse if the spec changed since training."""
     payload = read_checkpoint(path)
-    graph = get_graph(payload["preset"])
+    graph = get_graph(payload["preset"]).with_classes(payload.get("class_names"))
     if _model_relevant(payload["preset_config"]) != _model_relevant(_preset_fingerprint(graph)):
         raise CheckpointError(f"checkpoint {path} was trained with different preprocessing/shape constants "
                               f"for preset {graph.preset.name!r}; retrain it")

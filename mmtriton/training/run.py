@@ -49,8 +49,9 @@ def _subset(data: CachedSplit, index) -> CachedSplit:
 
 
 def train_reference(graph: ModelGraph, data_root: Path, out_dir: Path, cfg: TrainConfig,
-                    on_epoch: Callable[[int, float, float], None] | None = None) -> dict:
-    """Train the reference model of ``graph`` on the generated data; returns the metrics."""
+                    on_epoch: Callable[[int, float, float], None] | None = None, data_fingerprint: str = "") -> dict:
+    """Train the model of ``graph`` (its class names are the data set's) on the split manifests in
+    ``data_root``; returns the metrics, which record the classes and the data fingerprint."""
     t0 = time.perf_counter()
     torch.manual_seed(cfg.seed)
     sources = Sources(text_model=default_text_model(), image_weights=str(default_image_weights() or "") or None)
@@ -62,6 +63,8 @@ def train_reference(graph: ModelGraph, data_root: Path, out_dir: Path, cfg: Trai
     history = fit(model, splits["train"], splits["val"], cfg, on_epoch)
     metrics = {
         "preset": graph.preset.name,
+        "class_names": list(graph.class_names),
+        "data_fingerprint": data_fingerprint,
         "samples": {k: len(v) for k, v in splits.items()},
         "test": evaluate(model, splits["test"]),
         "val": evaluate(model, splits["val"]),
@@ -73,6 +76,6 @@ def train_reference(graph: ModelGraph, data_root: Path, out_dir: Path, cfg: Trai
     }
     out_dir.mkdir(parents=True, exist_ok=True)
     save_checkpoint(out_dir / "checkpoint.pt", model, graph, sources,
-                    {"metrics": metrics, "train_config": dataclasses.asdict(cfg)})
+                    {"metrics": metrics, "train_config": dataclasses.asdict(cfg), "data_fingerprint": data_fingerprint})
     (out_dir / "metrics.json").write_text(json.dumps(metrics, indent=2) + "\n")
     return metrics

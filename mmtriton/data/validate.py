@@ -145,7 +145,7 @@ def assign_splits(rows: Sequence[Row]) -> list[str]:
     Groups are visited in the order of a hash of their name (deterministic, independent of row
     order); each goes to the split whose classes are furthest below their share (70/15/15),
     relative to that share, so small classes still reach val and test."""
-    named = {group_of(r): SPLITS[r.split.lower()] for r in rows if r.split and r.split.lower() in SPLITS}
+    named = {group_of(r): _own(r) for r in rows if _own(r)}
     members: dict[str, list[Row]] = defaultdict(list)
     for r in rows:
         if group_of(r) not in named:
@@ -156,7 +156,11 @@ def assign_splits(rows: Sequence[Row]) -> list[str]:
         labels = Counter(r.label for r in members[g])
         named[g] = max(TARGETS, key=lambda s: _need(labels, counts[s], totals, TARGETS[s]))
         counts[named[g]].update(labels)
-    return [named[group_of(r)] for r in rows]
+    return [_own(r) or named[group_of(r)] for r in rows]
+
+
+def _own(row: Row) -> Optional[str]:
+    return SPLITS.get(row.split.lower()) if row.split else None
 
 
 def _need(labels: Counter, have: Counter, totals: Counter, share: float) -> float:

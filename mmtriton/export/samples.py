@@ -33,6 +33,18 @@ class RealInputs:
         self.images = [pre.image(d["image"]) for d in data if d["image"] is not None][:limit]
         self.mels = [pre.audio(d["audio"]) for d in data if d["audio"] is not None][:limit]
         self.texts = [d["text"] for d in data if d["text"]][:limit]
+        self._fill_absent(np.random.default_rng(0))
+
+    def _fill_absent(self, rng: np.random.Generator) -> None:
+        """A user's data set may lack a modality entirely; its encoder is still exported, so it
+        is proven on deterministic stand-ins of the right shape instead."""
+        p = self.graph.preset
+        if not self.images:
+            self.images = [rng.standard_normal((3, p.image.size, p.image.size)).astype(np.float32) for _ in range(3)]
+        if not self.mels:
+            self.mels = [rng.standard_normal((self.graph.frames.opt, p.audio.n_mels)).astype(np.float32) for _ in range(3)]
+        if not self.texts:
+            self.texts = ["a caption standing in for a data set without text", "another one", "a third"]
 
     def _take(self, items: list, n: int) -> list:
         return [items[i % len(items)] for i in range(n)]

@@ -92,12 +92,16 @@ def offline(artifacts):
 
 
 def pytest_collection_modifyitems(config, items):
-    """The fault and stop tests (kills, hangs, signals, overload) run after every other integration test.
+    """The user-data-set test runs first (it starts its own server); the fault and stop tests
+    (kills, hangs, signals, overload) run after every other integration test.
 
     They kill stubs, hang instances and stop the server, so nothing else shares the session
     server after them. (A sporadic wedge first blamed on this order came from requests without
     any input; model_repository/README.md, "Requests without any input".)
     """
+    first = [i for i in items if i.nodeid.startswith("tests/integration/test_user_dataset.py")]
+    if first:  # its own server, started and stopped before the session server exists
+        items[:] = first + [i for i in items if i not in first]
     last = ("tests/integration/test_faults.py", "tests/integration/test_stop.py")
     faults = [i for i in items if i.nodeid.startswith(last)]
     if faults:

@@ -87,6 +87,7 @@ def train(preset: str = PresetOpt, epochs: int = 30, batch_size: int = 64, lr: f
     cfg = TrainConfig(epochs=epochs, batch_size=batch_size, lr=lr, optimizer=optimizer, patience=patience, seed=seed)
     art = Artifacts.default()
     try:
+        wf.check_train_config(cfg)
         with progress_bars() as bars:
             wf.ensure_data(art, progress=bars, dataset=dataset)
             wf.ensure_trained(art, preset, cfg, force, bars)

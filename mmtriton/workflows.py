@@ -142,6 +142,20 @@ def check_served_model(art: Artifacts, preset: str, repository: Path) -> None:
                               "(`make demo` rebuilds model_repository/)")
 
 
+def require_trained_on(art: Artifacts, preset: str, dataset: Optional[Path]) -> None:
+    """For commands that use a trained model (bench, soak): with ``dataset``, its manifests are
+    the ones read and the checkpoint must have been trained on it (WorkflowError otherwise)."""
+    if dataset is None:
+        return
+    from mmtriton.data.dataset_info import trained_on
+
+    use_dataset(art, dataset)
+    stale = stale_reason(art, preset, trained_on(art.data)[1])
+    if stale:
+        raise WorkflowError(f"the model in {art.run(preset)} was not trained on {dataset} ({stale}); "
+                            f"run `mmtriton demo --dataset {dataset}` first")
+
+
 def trained_graph(art: Artifacts, preset: str):
     """The spec graph of the trained model in ``art``: its class names (the data set's) come from
     the training record; the reference digit classes when nothing is trained yet."""
@@ -161,9 +175,7 @@ def ensure_trained(art: Artifacts, preset: str, cfg: Optional["TrainConfig"] = N
     from mmtriton.training.loop import TrainConfig
     from mmtriton.training.run import train_reference
 
-    cfg = cfg or TrainConfig()
-    if cfg.optimizer not in ("adam", "sgd"):
-        raise WorkflowError(f"optimizer must be adam or sgd, not {cfg.optimizer!r}")
+    cfg = check_train_config(cfg or TrainConfig())
     class_names, fingerprint = trained_on(art.data)
     stale = stale_reason(art, preset, fingerprint)
     if not force and stale is None:
@@ -178,6 +190,13 @@ def ensure_trained(art: Artifacts, preset: str, cfg: Optional["TrainConfig"] = N
 
     graph = get_graph(preset).with_classes(class_names)
     return train_reference(graph, art.data, art.run(preset), cfg, on_epoch, fingerprint)
+
+
+def check_train_config(cfg: "TrainConfig") -> "TrainConfig":
+    """Refuse bad options before any data is generated or checked."""
+    if cfg.optimizer not in ("adam", "sgd"):
+        raise WorkflowError(f"optimizer must be adam or sgd, not {cfg.optimizer!r}")
+    return cfg
 
 
 def stale_reason(art: Artifacts, preset: str, fingerprint: str) -> Optional[str]:

@@ -15,6 +15,8 @@ from mmtriton.errors import MMTritonError
 from mmtriton.paths import Artifacts
 
 PresetOpt = typer.Option("demo", help="Size preset from the spec: demo (CPU) or production (GPU shapes).")
+DatasetOpt = typer.Option(None, "--dataset", envvar="MMTRITON_DATASET", file_okay=False,
+                          help="Your data set (the model must be trained on it): its held-out rows are the workload.")
 
 
 def _command_line(ctx: typer.Context) -> str:
@@ -35,7 +37,8 @@ def bench(preset: str = PresetOpt,
           items: Optional[int] = typer.Option(None, help="Held-out items in the workload."),
           levels: Optional[str] = typer.Option(None, help="Concurrency levels, e.g. 1,4,8."),
           protocols: Optional[str] = typer.Option(None, help="perf_analyzer protocols, e.g. grpc,http or http."),
-          triton_only: bool = typer.Option(False, "--triton-only", help="Only sweep the server at --url (no baselines).")) -> None:
+          triton_only: bool = typer.Option(False, "--triton-only", help="Only sweep the server at --url (no baselines)."),
+          dataset: Optional[Path] = DatasetOpt) -> None:
     """perf_analyzer sweeps with real held-out inputs against the in-process floor, a FastAPI +
     PyTorch eager service and Triton without dynamic batching; writes markdown, CSV and plots."""
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
@@ -45,7 +48,7 @@ def bench(preset: str = PresetOpt,
     from mmtriton_bench.report import write_report
     from mmtriton_bench.run import run_bench
     from mmtriton_bench.tracker import Tracker
-    from mmtriton.workflows import require_built
+    from mmtriton.workflows import require_built, require_trained_on
 
     if url and not http_url:
         raise typer.BadParameter("--http-url is required with --url (HTTP runs and server-side statistics)")
@@ -60,6 +63,7 @@ def bench(preset: str = PresetOpt,
         ("make bench" if not (full or custom) else "mmtriton bench " + " ".join(sys.argv[2:]))
     columns = (TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn())
     try:
+        require_trained_on(art, preset, dataset)
         require_built(art, preset, need_checkpoint=not triton_only)
         with Progress(*columns, console=console) as progress:
             res = run_bench(plan, art, Tracker(progress))
@@ -75,20 +79,21 @@ def soak(preset: str = PresetOpt, minutes: float = typer.Option(10.0, help="How 
          concurrency: int = typer.Option(16, help="Closed-loop concurrency (the saturation point on 2 cores)."),
          warmup: float = typer.Option(60.0, help="Seconds before RSS growth is counted."),
          out: Optional[Path] = typer.Option(None, help="Report folder (default <artifacts>/reports/soak; "
-                                            "--out benchmarks/results/soak publishes one).")) -> None:
+                                            "--out benchmarks/results/soak publishes one)."),
+         dataset: Optional[Path] = DatasetOpt) -> None:
     """Drive the ensemble at saturation with perf_analyzer while sampling RSS per process, /dev/shm
     and Triton's metrics; writes a report with plots and exits 1 if a check fails."""
     from mmtriton_bench.soak import SoakConfig, run_soak
     from mmtriton_bench.soak_report import write_report
-    from mmtriton.spec import get_graph
-    from mmtriton.workflows import require_built
+    from mmtriton.workflows import require_built, require_trained_on, trained_graph
 
     art = Artifacts.default()
     out = out or art.root / "reports" / "soak"
     cfg = SoakConfig(seconds=minutes * 60, warmup_s=min(warmup, minutes * 20), concurrency=concurrency)
     try:
+        require_trained_on(art, preset, dataset)
         require_built(art, preset, need_checkpoint=False)
-        res = run_soak(get_graph(preset), art.onnx(preset), art.manifest("test"), art.root / "soak", cfg,
+        res = run_soak(trained_graph(art, preset), art.onnx(preset), art.manifest("test"), art.root / "soak", cfg,
                        on_window=lambda r: console.print(f"  {len(r.windows)} windows, "
                                                          f"last {r.windows[-1]['throughput'] if r.windows else 0:.1f}/s"))
     except MMTritonError as e:
@@ -147,15 +152,14 @@ def buckets(ctx: typer.Context, preset: str = PresetOpt,
     inferences, with the server padding to buckets and with client tensors at their own lengths."""
     import tempfile
 
-    from mmtriton.spec import get_graph
-    from mmtriton.workflows import require_built
+    from mmtriton.workflows import require_built, trained_graph
     from mmtriton_bench.buckets import measure, table, write_report
 
     art = Artifacts.default()
     try:
         require_built(art, preset, need_checkpoint=False)
         with tempfile.TemporaryDirectory(prefix="mmtriton-buckets-") as work:
-            result = measure(art, get_graph(preset), Path(work), requests, concurrency)
+            result = measure(art, trained_graph(art, preset), Path(work), requests, concurrency)
         path = write_report(result, _command_line(ctx), out)
     except MMTritonError as e:
         fail(e)

@@ -189,9 +189,9 @@ def run_tuning(plan: BenchPlan, graph: ModelGraph, onnx_dir: Path, data: dict, w
 
 def run_bench(plan: BenchPlan, art: Artifacts, tr: Tracker) -> Results:
     from mmtriton.preprocess import Preprocessor
-    from mmtriton.spec import get_graph
+    from mmtriton.workflows import trained_graph
 
-    graph, onnx_dir = get_graph(plan.preset), art.onnx(plan.preset)
+    graph, onnx_dir = trained_graph(art, plan.preset), art.onnx(plan.preset)
     work = art.root / "bench" / plan.name
     tr.stage("workload and perf_analyzer input data", 1)
     items = load_items(art.manifest("test"), plan.items)

@@ -78,12 +78,14 @@ def long_wav(data: bytes, rate: int = LARGE_AUDIO_RATE, seconds: float = LARGE_A
 
 
 def build_items(folder: Path, samples: Sequence[Sample], count: int) -> list[Item]:
-    """``count`` items from the first samples that carry all three modalities."""
-    usable = [s for s in samples if s.image and s.audio and s.text]
-    captions = [s.text for s in usable]
+    """``count`` items from the first samples that carry all three modalities; a user's data set
+    with fewer such rows adds the others, each sending what it has of its subset."""
+    full = [s for s in samples if s.image and s.audio and s.text]
+    usable = full + [s for s in samples if s not in full][:max(0, count - len(full))]
+    captions = [s.text for s in usable if s.text]
     items = []
     for i, s in enumerate(usable[:count]):
-        subset = SUBSET_MIX[i % len(SUBSET_MIX)]
+        subset = tuple(m for m in SUBSET_MIX[i % len(SUBSET_MIX)] if getattr(s, m)) or _has(s)
         image, audio, text = payload(folder, s, subset).values()
         if image is not None and i % 4 == 0:
             image = large_jpeg(image)
@@ -93,6 +95,10 @@ def build_items(folder: Path, samples: Sequence[Sample], count: int) -> list[Ite
             text = " and ".join(captions[i:i + 6] + captions[:max(0, i + 6 - len(captions))])
         items.append(Item(s.id, s.label, subset, image, audio, text))
     return items
+
+
+def _has(sample: Sample) -> tuple[str, ...]:
+    return tuple(m for m in MODALITIES if getattr(sample, m))
 
 
 def load_items(manifest: Path, count: int) -> list[Item]:

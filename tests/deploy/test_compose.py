@@ -118,3 +118,25 @@ def test_one_ngc_release_for_every_image(services):
         text = (ROOT / dockerfile).read_text()
         assert f"ARG TRITON_RELEASE={release}" in text, dockerfile
         assert re.search(r"^FROM nvcr\.io/nvidia/(tritonserver|pytorch):\$\{TRITON_RELEASE\}-py3(-sdk)?$", text, re.MULTILINE)
+
+
+def test_the_builders_read_a_mounted_data_set_when_one_is_configured(tmp_path, env_file):
+    """Unset: the placeholder folder is mounted and MMTRITON_DATASET is empty (reference model);
+    set in .env: the user's folder is mounted read-only and the builders are told to use it."""
+    default = yaml.safe_load(compose("config", env_file=env_file).stdout)["services"]
+    for name in ("builder",):
+        assert default[name]["environment"]["MMTRITON_DATASET"] == ""
+        assert any(v.endswith("deploy/no-dataset:/dataset:ro") for v in default[name]["volumes"])
+    data = tmp_path / "my-data"
+    data.mkdir()
+    text = env_file.read_text().replace("MMTRITON_DATASET_DIR=\n", f"MMTRITON_DATASET_DIR={data}\n") \
+        .replace("MMTRITON_DATASET=\n", "MMTRITON_DATASET=/dataset\n")
+    custom = tmp_path / ".env"
+    custom.write_text(text)
+    for profile in ([], ["--profile", "cpu"]):
+        proc = compose(*profile, "config", env_file=custom)
+        assert proc.returncode == 0, proc.stderr
+        services = yaml.safe_load(proc.stdout)["services"]
+        for name in ("builder", "builder-cpu") if profile else ("builder",):
+            assert services[name]["environment"]["MMTRITON_DATASET"] == "/dataset"
+            assert f"{data}:/dataset:ro" in services[name]["volumes"]

@@ -8,6 +8,9 @@ import os
 import subprocess
 import sys
 from collections import Counter
+from pathlib import Path
+
+import numpy as np
 
 import pytest
 from user_datasets import CLASSES, beeps_wav, shape_png, write_shapes
@@ -64,14 +67,12 @@ def test_the_fingerprint_follows_the_content_not_the_file_names(shapes):
     rows[0]["file_name"] = "images/renamed.png"
     meta.write_text("".join(json.dumps(r) + "\n" for r in rows))
     assert wf.check_dataset(shapes, decode=False).fingerprint == before
-    (shapes / "images" / "renamed.png").write_bytes(shape_png("circle", __import__("numpy").random.default_rng(9)))
+    (shapes / "images" / "renamed.png").write_bytes(shape_png("circle", np.random.default_rng(9)))
     assert wf.check_dataset(shapes, decode=False).fingerprint != before
 
 
 def _broken(root):
     """Every kind of row problem once, at known line numbers of metadata.jsonl."""
-    import numpy as np
-
     write_shapes(root)
     lines = (root / "metadata.jsonl").read_text().splitlines()
     (root / "images" / "corrupt.png").write_bytes(b"\x89PNG\r\n\x1a\n" + b"\x00" * 40)
@@ -157,8 +158,8 @@ def test_use_dataset_writes_nothing_for_a_broken_folder_and_the_manifests_for_a_
     from mmtriton.data.generate import read_manifest
 
     test = read_manifest(art.manifest("test"))
-    assert len(test) == info["rows"]["test"] and all(s.image is None or (shapes / "images") in
-                                                     __import__("pathlib").Path(s.image).parents for s in test)
+    assert len(test) == info["rows"]["test"] and all(s.image is None or shapes / "images" in Path(s.image).parents
+                                                     for s in test)
     assert [info["classes"][s.label] for s in test] == [r.label for r in wf.check_dataset(shapes).split("test")]
 
 

@@ -108,11 +108,12 @@ def use_dataset(art: Artifacts, folder: Path, force: bool = False) -> dict:
     if checked.problems:
         raise DatasetError(f"{folder}: {len(checked.problems)} problem(s); nothing was written\n"
                            + report(checked.problems), [str(p) for p in checked.problems])
+    info = summary(checked)
     shutil.rmtree(art.data, ignore_errors=True)
     write_manifests(checked, art.data)
-    dataset_info.write_folder_info(art.data, folder, checked.fingerprint, summary(checked))
-    log.info("data: %s checked (%s), manifests in %s", folder, summary(checked)["rows"], art.data)
-    return summary(checked)
+    dataset_info.write_folder_info(art.data, folder, checked.fingerprint, info)
+    log.info("data: %s checked (%s), manifests in %s", folder, info["rows"], art.data)
+    return info
 
 
 def model_record(art: Artifacts, preset: str) -> dict:
@@ -120,8 +121,7 @@ def model_record(art: Artifacts, preset: str) -> dict:
     the fingerprint of the data set it was trained on (``repository.provenance``)."""
     import hashlib
 
-    ckpt = art.checkpoint(preset)
-    metrics = json.loads(art.metrics(preset).read_text()) if art.metrics(preset).is_file() else {}
+    ckpt, metrics = art.checkpoint(preset), _training_record(art, preset)
     digest = hashlib.sha256(ckpt.read_bytes()).hexdigest() if ckpt.is_file() else None
     return {"checkpoint_sha256": digest, "class_names": metrics.get("class_names"),
             "data_fingerprint": metrics.get("data_fingerprint")}
@@ -161,9 +161,13 @@ def trained_graph(art: Artifacts, preset: str):
     the training record; the reference digit classes when nothing is trained yet."""
     from mmtriton.spec import get_graph
 
+    return get_graph(preset).with_classes(_training_record(art, preset).get("class_names"))
+
+
+def _training_record(art: Artifacts, preset: str) -> dict:
+    """metrics.json of the trained model (classes, data fingerprint); empty before training."""
     path = art.metrics(preset)
-    names = json.loads(path.read_text()).get("class_names") if path.is_file() else None
-    return get_graph(preset).with_classes(names)
+    return json.loads(path.read_text()) if path.is_file() else {}
 
 
 def ensure_trained(art: Artifacts, preset: str, cfg: Optional["TrainConfig"] = None, force: bool = False,
@@ -203,7 +207,7 @@ def stale_reason(art: Artifacts, preset: str, fingerprint: str) -> Optional[str]
     """Why the checkpoint in ``art`` cannot be reused for data with ``fingerprint`` (None: it can)."""
     if not art.checkpoint(preset).is_file() or not art.metrics(preset).is_file():
         return "no checkpoint yet"
-    trained = json.loads(art.metrics(preset).read_text()).get("data_fingerprint")
+    trained = _training_record(art, preset).get("data_fingerprint")
     if trained != fingerprint:
         return f"the checkpoint was trained on data {str(trained)[:12]}, the data set is {fingerprint[:12]}"
     return None

@@ -13,6 +13,7 @@ from typing import Any, Optional
 from mmtriton.data import generate
 from mmtriton.data.fonts import split_fonts
 from mmtriton.data.speech import HELD_OUT_VARIANTS
+from mmtriton.data.validate import SPLIT_NAMES
 from mmtriton.errors import WorkflowError
 from mmtriton.spec.presets import CLASS_NAMES
 
@@ -38,7 +39,7 @@ def read_info(root: Path) -> Optional[dict[str, Any]]:
 
 
 def _complete(root: Path) -> bool:
-    return all((root / f"{s}.jsonl").is_file() for s in ("train", "val", "test"))
+    return all((root / f"{s}.jsonl").is_file() for s in SPLIT_NAMES)
 
 
 def is_current(root: Path, plans: tuple[generate.SplitPlan, ...]) -> bool:

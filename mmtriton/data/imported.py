@@ -23,13 +23,10 @@ def sample(row: Row, label: int) -> Sample:
                   "informative" if row.text is not None else "absent", "", row.group or "")
 
 
-def write_manifests(checked: Checked, out: Path) -> dict[str, int]:
-    """``out/<split>.jsonl`` for train, val and test; rows per split."""
+def write_manifests(checked: Checked, out: Path) -> None:
+    """``out/<split>.jsonl`` for train, val and test."""
     index = {name: i for i, name in enumerate(checked.classes)}
     out.mkdir(parents=True, exist_ok=True)
-    counts = {}
     for split in SPLIT_NAMES:
         rows = [sample(r, index[r.label]) for r in checked.split(split)]
         (out / f"{split}.jsonl").write_text("".join(json.dumps(asdict(s)) + "\n" for s in rows))
-        counts[split] = len(rows)
-    return counts

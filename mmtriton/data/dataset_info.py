@@ -10,7 +10,7 @@ import json
 from pathlib import Path
 from typing import Any, Optional
 
-from mmtriton.data import generate
+from mmtriton.data import engines, generate
 from mmtriton.data.fonts import split_fonts
 from mmtriton.data.speech import HELD_OUT_VARIANTS
 from mmtriton.data.validate import SPLIT_NAMES
@@ -19,16 +19,22 @@ from mmtriton.spec.presets import CLASS_NAMES
 
 INFO_FILE = "dataset.json"
 VERSION = 2
+# Bumped whenever the generator draws other data from the same plans (3: handwriting, three
+# speech engines, the channel simulation), so older generated data is regenerated, not reused.
+GENERATOR = 3
 
 
 def describe(plans: tuple[generate.SplitPlan, ...]) -> dict:
     train_fonts, held_fonts = split_fonts()
     return {
         "version": VERSION,
+        "generator": GENERATOR,
         "plans": [dataclasses.asdict(p) for p in plans],
         "held_out_fonts": [f.name for f in held_fonts],
         "train_fonts": [f.name for f in train_fonts],
         "held_out_voice_variants": list(HELD_OUT_VARIANTS),
+        "held_out_voices": list(engines.HELD_OUT),
+        "p_handwritten": generate.P_HANDWRITTEN,
         "probabilities": {"image": generate.P_IMAGE, "audio": generate.P_AUDIO, "text": generate.P_TEXT},
     }
 

@@ -17,7 +17,7 @@ from typing import Callable, Optional
 
 import numpy as np
 
-from mmtriton.data import captions, render, speech
+from mmtriton.data import captions, channel, engines, handwriting, render, speech
 from mmtriton.data.fonts import split_fonts
 
 log = logging.getLogger(__name__)
@@ -26,6 +26,7 @@ MAX_CLIP_SECONDS = 2.8  # stays under the demo preset's 3 s limit after silence 
 P_IMAGE = {"clean": 0.85, "degraded": 0.08, "absent": 0.07}
 P_AUDIO = {"clean": 0.85, "degraded": 0.08, "absent": 0.07}
 P_TEXT = {"informative": 0.45, "neutral": 0.45, "absent": 0.10}
+P_HANDWRITTEN = 0.5
 
 
 @dataclass(frozen=True)
@@ -70,7 +71,12 @@ def _states(rng: np.random.Generator) -> tuple[str, str, str]:
 
 
 def _write_image(label: int, font: Path, degraded: bool, rng: np.random.Generator, stem: Path) -> str:
-    im = render.render_digit(label, font, rng, degraded)
+    """Half printed (any font, any colours), half handwriting-like ink on paper; degraded
+    images are printed ones with a large occluder."""
+    if not degraded and rng.random() < P_HANDWRITTEN:
+        im = handwriting.render_handwritten(label, font, rng)
+    else:
+        im = render.render_digit(label, font, rng, degraded)
     data, ext = render.encode_image(im, render.pick_format(rng), rng)
     stem.with_suffix("." + ext).write_bytes(data)
     return stem.name + "." + ext
@@ -78,8 +84,9 @@ def _write_image(label: int, font: Path, degraded: bool, rng: np.random.Generato
 
 def _write_audio(label: int, voice: str, degraded: bool, rng: np.random.Generator, stem: Path) -> str:
     samples, sr = speech.synthesize(label, voice, int(rng.integers(120, 221)), int(rng.integers(25, 76)))
-    snr = rng.uniform(-12, -6) if degraded else rng.uniform(5, 30)
-    clip = speech.pad_silence(speech.add_noise(samples[: int(MAX_CLIP_SECONDS * sr)], snr, rng), sr, rng, MAX_CLIP_SECONDS)
+    snr = rng.uniform(-12, -6) if degraded else rng.uniform(5, 40)
+    heard = channel.simulate(samples, sr, rng, snr)
+    clip = speech.pad_silence(heard[: int(MAX_CLIP_SECONDS * sr)], sr, rng, MAX_CLIP_SECONDS)
     out_sr = int(rng.choice(speech.OUTPUT_RATES))
     if out_sr != sr:
         import soxr
@@ -95,7 +102,7 @@ def make_sample(plan: SplitPlan, index: int, fonts: list[str], voices: list[str]
     rng = np.random.default_rng([plan.seed, index])
     label = index % 10
     image_state, audio_state, text_state = _states(rng)
-    font, voice = fonts[int(rng.integers(len(fonts)))], voices[int(rng.integers(len(voices)))]
+    font, voice = fonts[int(rng.integers(len(fonts)))], engines.pick_voice(voices, rng)
     stem = Path(folder) / f"{plan.name}-{index:05d}"
     image = None if image_state == "absent" else _write_image(label, Path(font), image_state == "degraded", rng, stem)
     audio = None if audio_state == "absent" else _write_audio(label, voice, audio_state == "degraded", rng, stem)

@@ -1,18 +1,16 @@
-"""Spoken digits from espeak-ng: many accents x voice variants, rates and pitches, plus noise.
+"""Spoken digits: espeak-ng accents x voice variants, flite and festival voices (``engines``).
 
-Whole voice variants are held out for the test split, so the audio tower is measured on
-timbres it never heard.
+Whole voice variants and whole flite/festival voices are held out for the test split, so the
+audio tower is measured on timbres it never heard.
 """
 
 from __future__ import annotations
 
 import io
-import shutil
-import subprocess
 
 import numpy as np
 
-from mmtriton.errors import DataGenerationError
+from mmtriton.data import engines
 from mmtriton.spec.presets import CLASS_NAMES
 
 ACCENTS = ("en-us", "en-gb", "en-gb-scotland", "en-gb-x-rp", "en-029", "en-gb-x-gbclan", "en-gb-x-gbcwmd", "en-us-nyc")
@@ -20,41 +18,25 @@ VARIANTS = ("m1", "m2", "m3", "m4", "m5", "m6", "m7", "f1", "f2", "f3", "f4", "f
 HELD_OUT_VARIANTS = ("m4", "f3", "klatt2")
 AUDIO_FORMATS = ("wav16", "wav-float", "flac", "ogg")
 _FORMAT_WEIGHTS = (0.5, 0.1, 0.25, 0.15)
-OUTPUT_RATES = (16_000, 22_050, 44_100)
+OUTPUT_RATES = (8_000, 16_000, 22_050, 44_100)
 
 
 def voices(held_out: bool) -> list[str]:
-    """espeak-ng voice names (accent+variant) of one side of the split."""
+    """Voice names of one side of the split: espeak-ng accent+variant, then flite and festival."""
     keep = [v for v in VARIANTS if (v in HELD_OUT_VARIANTS) == held_out]
-    return [f"{a}+{v}" for a in ACCENTS for v in keep]
+    return [f"{a}+{v}" for a in ACCENTS for v in keep] + engines.other_voices(held_out)
 
 
-def espeak_binary() -> str:
-    path = shutil.which("espeak-ng")
-    if path is None:
-        raise DataGenerationError("espeak-ng is not installed (apt-get install espeak-ng)")
-    return path
+def held_out(voice: str) -> bool:
+    """Whether ``voice`` belongs to the test split's side."""
+    if engines.engine_of(voice) != "espeak":
+        return voice in engines.HELD_OUT
+    return voice.split("+")[1] in HELD_OUT_VARIANTS
 
 
 def synthesize(digit: int, voice: str, rate: int, pitch: int) -> tuple[np.ndarray, int]:
-    """The digit's English word spoken by espeak-ng -> (float32 samples, sample rate)."""
-    import soundfile as sf
-
-    cmd = [espeak_binary(), "-v", voice, "-s", str(rate), "-p", str(pitch), "--stdout", CLASS_NAMES[digit]]
-    proc = subprocess.run(cmd, capture_output=True, check=False, timeout=30)
-    if proc.returncode != 0 or len(proc.stdout) < 100:
-        raise DataGenerationError(f"espeak-ng failed for voice {voice!r}: {proc.stderr.decode(errors='replace')}")
-    samples, sr = sf.read(io.BytesIO(proc.stdout), dtype="float32")
-    return samples, sr
-
-
-def add_noise(speech: np.ndarray, snr_db: float, rng: np.random.Generator) -> np.ndarray:
-    """Pink-ish noise at the given SNR (relative to the speech power)."""
-    white = rng.normal(0, 1, size=speech.shape[0]).astype(np.float32)
-    noise = np.convolve(white, np.ones(4, dtype=np.float32) / 4, mode="same")
-    p_speech = float(np.mean(speech ** 2)) + 1e-10
-    p_noise = float(np.mean(noise ** 2)) + 1e-10
-    return speech + noise * np.sqrt(p_speech / (p_noise * 10 ** (snr_db / 10)))
+    """The digit's English word spoken by ``voice`` -> (float32 samples, sample rate)."""
+    return engines.synthesize(CLASS_NAMES[digit], voice, rate, pitch)
 
 
 def pad_silence(samples: np.ndarray, sr: int, rng: np.random.Generator, max_total_s: float) -> np.ndarray:

@@ -11,7 +11,7 @@ from typing import Any
 import torch
 
 from mmtriton.errors import CheckpointError
-from mmtriton.models.multimodal import MultimodalModel, Sources
+from mmtriton.models.multimodal import FROZEN_PREFIXES, MultimodalModel, Sources
 from mmtriton.spec.graph import ModelGraph, get_graph
 
 FORMAT = 1
@@ -73,7 +73,7 @@ def load_model(path: Path) -> tuple[MultimodalModel, ModelGraph, dict[str, Any]]
                               f"for preset {graph.preset.name!r}; retrain it")
     model = MultimodalModel(graph, Sources(**payload["sources"]))
     missing, unexpected = model.load_state_dict(payload["state"], strict=False)
-    missing = [k for k in missing if not k.startswith(("image.backbone.", "text.backbone."))]
+    missing = [k for k in missing if not k.startswith(FROZEN_PREFIXES)]
     if missing or unexpected:
         raise CheckpointError(f"checkpoint {path} does not fit the model: missing={missing} unexpected={unexpected}")
     return model.eval(), graph, payload

@@ -19,10 +19,17 @@ class CachedSplit:
     """Tensors a training step needs; audio stays raw because its tower is trained."""
 
     image_features: torch.Tensor
+    ink: torch.Tensor                     # the stroke CNN's input [N, 1, 32, 32]
+    speech: Optional[torch.Tensor]        # the frozen speech path's pooled output [N, 192]
     text_features: torch.Tensor
     mels: list[np.ndarray]
     presence: torch.Tensor
     labels: torch.Tensor
+
+    def subset(self, index: np.ndarray) -> "CachedSplit":
+        return CachedSplit(self.image_features[index], self.ink[index],
+                           None if self.speech is None else self.speech[index], self.text_features[index],
+                           [self.mels[i] for i in index], self.presence[index], self.labels[index])
 
     def __len__(self) -> int:
         return int(self.labels.shape[0])
@@ -34,10 +41,33 @@ class CachedSplit:
 
 
 @torch.no_grad()
-def image_features(model: MultimodalModel, pixels: np.ndarray, batch: int = 64) -> torch.Tensor:
-    model.image.backbone.eval()
-    chunks = [model.image.features(torch.from_numpy(pixels[i:i + batch])) for i in range(0, len(pixels), batch)]
-    return torch.cat(chunks) if chunks else torch.zeros(0, 1280)
+def image_features(model: MultimodalModel, pixels: np.ndarray, batch: int = 64) -> tuple[torch.Tensor, torch.Tensor]:
+    """Backbone features and the stroke CNN's ink maps, for every image."""
+    if model.image.backbone is not None:
+        model.image.backbone.eval()
+    feats, inks = [], []
+    for i in range(0, len(pixels), batch):
+        chunk = torch.from_numpy(pixels[i:i + batch])
+        feats.append(model.image.features(chunk))
+        inks.append(model.image.strokes.ink(chunk))
+    if not feats:
+        return torch.zeros(0, 1280 if model.image.backbone is not None else 0), torch.zeros(0, 1, 32, 32)
+    return torch.cat(feats), torch.cat(inks)
+
+
+@torch.no_grad()
+def speech_features(model: MultimodalModel, mels: list[np.ndarray], batch: int = 64) -> Optional[torch.Tensor]:
+    """The frozen speech path's pooled embeddings per clip (None when the tower has no such path).
+    Clips are batched in length order, so little padding is computed."""
+    if model.audio.speech is None:
+        return None
+    order = np.argsort([m.shape[0] for m in mels], kind="stable")
+    out = torch.zeros(len(mels), 192)
+    for i in range(0, len(order), batch):
+        index = order[i:i + batch]
+        mel, lengths = pad_frames([mels[j] for j in index])
+        out[torch.from_numpy(index)] = model.audio.speech_pooled(torch.from_numpy(mel), torch.from_numpy(lengths))
+    return out
 
 
 @torch.no_grad()
@@ -56,8 +86,11 @@ def text_features(model: MultimodalModel, pre: Preprocessor, texts: Sequence[Opt
 
 
 def cache_split(model: MultimodalModel, pre: Preprocessor, split: SplitArrays) -> CachedSplit:
+    feats, ink = image_features(model, split.pixels)
     return CachedSplit(
-        image_features=image_features(model, split.pixels),
+        image_features=feats,
+        ink=ink,
+        speech=speech_features(model, split.mels),
         text_features=text_features(model, pre, split.texts),
         mels=split.mels,
         presence=torch.from_numpy(split.presence),

@@ -14,12 +14,14 @@ import torch
 
 from mmtriton.models.multimodal import MultimodalModel, Sources
 from mmtriton.preprocess import Preprocessor
-from mmtriton.resources import default_image_weights, default_text_model
+from mmtriton.models.speech_frontend import fit_adaptor
+from mmtriton.resources import default_image_weights, default_speech_weights, default_text_model, speech_models
 from mmtriton.spec.graph import ModelGraph
 from mmtriton.training.checkpoint import save_checkpoint
 from mmtriton.training.dataset import load_split
 from mmtriton.training.features import CachedSplit, cache_split
 from mmtriton.training.loop import TrainConfig, accuracy, fit
+from mmtriton.training.real_eval import real_image_accuracy
 
 log = logging.getLogger(__name__)
 MODALITY_MASKS = {"image": (1.0, 0.0, 0.0), "audio": (0.0, 1.0, 0.0), "text": (0.0, 0.0, 1.0)}
@@ -37,15 +39,33 @@ def evaluate(model: MultimodalModel, data: CachedSplit) -> dict:
         m = torch.tensor(mask)
         out["single_modality"][name] = accuracy(model, data, m)
         has = torch.nonzero(data.presence[:, i] > 0).reshape(-1).numpy()
-        out["present_only"][name] = accuracy(model, _subset(data, has), m)
+        out["present_only"][name] = accuracy(model, data.subset(has), m)
     best = max(out["single_modality"].values())
     out["fused_minus_best_single"] = out["fused"] - best
     return out
 
 
-def _subset(data: CachedSplit, index) -> CachedSplit:
-    return CachedSplit(data.image_features[index], data.text_features[index], [data.mels[i] for i in index],
-                       data.presence[index], data.labels[index])
+def calibrate_speech(model: MultimodalModel, graph: ModelGraph) -> None:
+    """Fit the speech path's band map against the published mel graph (a few seconds)."""
+    folder = speech_models()
+    if model.audio.speech is None or folder is None:
+        return
+    adaptor = fit_adaptor(graph.preset.audio, folder / "melspectrogram.onnx")
+    model.audio.speech.adaptor.copy_(torch.from_numpy(adaptor))
+
+
+def model_sources(data_root: Path) -> Sources:
+    """The pretrained towers, and which paths train on the data alone: on generated data the
+    ImageNet backbone and the from-scratch audio path learn the renderer and the synthesisers,
+    not digits (benchmarks/tower_ablation.py measures it on real handwriting), so the reference model
+    has the stroke CNN and the speech embedding only; a user's own data gets every path."""
+    from mmtriton.data.dataset_info import read_info
+
+    synthetic = (read_info(data_root) or {}).get("source", "generated") == "generated"
+    speech = default_speech_weights()
+    return Sources(text_model=default_text_model(), image_weights=str(default_image_weights() or "") or None,
+                   speech_weights=None if speech is None else str(speech),
+                   image_backbone=not synthetic, audio_own=not synthetic)
 
 
 def train_reference(graph: ModelGraph, data_root: Path, out_dir: Path, cfg: TrainConfig,
@@ -54,8 +74,9 @@ def train_reference(graph: ModelGraph, data_root: Path, out_dir: Path, cfg: Trai
     ``data_root``; returns the metrics, which record the classes and the data fingerprint."""
     t0 = time.perf_counter()
     torch.manual_seed(cfg.seed)
-    sources = Sources(text_model=default_text_model(), image_weights=str(default_image_weights() or "") or None)
+    sources = model_sources(data_root)
     model = MultimodalModel(graph, sources)
+    calibrate_speech(model, graph)
     pre = Preprocessor(graph)
     splits = {name: cache_split(model, pre, load_split(data_root / f"{name}.jsonl", pre))
               for name in ("train", "val", "test")}
@@ -68,6 +89,8 @@ def train_reference(graph: ModelGraph, data_root: Path, out_dir: Path, cfg: Trai
         "samples": {k: len(v) for k, v in splits.items()},
         "test": evaluate(model, splits["test"]),
         "val": evaluate(model, splits["val"]),
+        "real": real_image_accuracy(model, pre, data_root.parent / "real"),
+        "towers": dataclasses.asdict(sources),
         "best_epoch": history.best_epoch, "epochs_run": len(history.train_loss),
         "history": dataclasses.asdict(history),
         "train_config": dataclasses.asdict(cfg),

@@ -20,14 +20,19 @@ def tiny_data(tmp_path_factory) -> Path:
 
 @pytest.fixture(scope="session")
 def untrained_model(graph):
-    """The real towers (pretrained backbones) with freshly initialised heads, in eval mode."""
+    """The real towers (pretrained backbones, the calibrated speech path) with freshly initialised heads, in eval mode."""
     import torch
 
     from mmtriton.models.multimodal import MultimodalModel, Sources
-    from mmtriton.resources import default_image_weights, default_text_model
+    from mmtriton.resources import default_image_weights, default_speech_weights, default_text_model
+    from mmtriton.training.run import calibrate_speech
 
     torch.manual_seed(0)
-    return MultimodalModel(graph, Sources(default_text_model(), str(default_image_weights()))).eval()
+    speech = default_speech_weights()
+    model = MultimodalModel(graph, Sources(default_text_model(), str(default_image_weights()),
+                                           None if speech is None else str(speech)))
+    calibrate_speech(model, graph)
+    return model.eval()
 
 
 @pytest.fixture()

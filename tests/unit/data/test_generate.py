@@ -6,7 +6,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from mmtriton.data import captions, speech
+from mmtriton.data import captions, channel, speech
 from mmtriton.data.fonts import split_fonts
 from mmtriton.data.generate import SplitPlan, generate_split, read_manifest
 from mmtriton.errors import DataGenerationError
@@ -29,9 +29,9 @@ def test_test_split_holds_out_whole_voices_and_fonts(tiny_data):
     _, held_fonts = split_fonts()
     held = {f.name for f in held_fonts}
     test_rows, train_rows = read_manifest(tiny_data / "test.jsonl"), read_manifest(tiny_data / "train.jsonl")
-    assert all(r.voice.split("+")[1] in speech.HELD_OUT_VARIANTS for r in test_rows)
+    assert all(speech.held_out(r.voice) for r in test_rows)
     assert all(r.font in held for r in test_rows)
-    assert not any(r.voice.split("+")[1] in speech.HELD_OUT_VARIANTS for r in train_rows)
+    assert not any(speech.held_out(r.voice) for r in train_rows)
     assert not any(r.font in held for r in train_rows)
 
 
@@ -72,9 +72,10 @@ def test_too_few_fonts_is_a_clear_error():
         split_fonts([Path("/nonexistent/a.ttf")] * 3)
 
 
-def test_noise_is_added_at_the_requested_snr():
-    rng = np.random.default_rng(1)
+@pytest.mark.parametrize("seed", range(6))  # each seed draws another noise kind (hum, white, pink, brown)
+def test_background_noise_is_added_at_the_requested_snr(seed):
+    rng = np.random.default_rng(seed)
     clean = np.sin(np.linspace(0, 400 * np.pi, 16000)).astype(np.float32)
-    noisy = speech.add_noise(clean, 10.0, rng)
+    noisy = channel.background(clean, 16000, rng, 10.0)
     snr = 10 * np.log10(np.mean(clean ** 2) / np.mean((noisy - clean) ** 2))
     assert abs(snr - 10.0) < 0.1

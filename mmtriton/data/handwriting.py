@@ -54,7 +54,7 @@ def elastic(mask: np.ndarray, rng: np.random.Generator, alpha: float, sigma: flo
 
 def _paper(w: int, h: int, rng: np.random.Generator) -> np.ndarray:
     """Light paper with a gentle illumination gradient, [h, w, 3] float."""
-    tone = rng.uniform(175, 255, size=3) if rng.random() < 0.15 else np.full(3, rng.uniform(205, 255))
+    tone = rng.uniform(190, 255, size=3) if rng.random() < 0.15 else np.full(3, rng.uniform(205, 255))
     gy, gx = np.linspace(-1, 1, h)[:, None], np.linspace(-1, 1, w)[None, :]
     shade = 1 - rng.uniform(0, 0.15) * (rng.uniform(-1, 1) * gx + rng.uniform(-1, 1) * gy)
     return tone[None, None, :] * shade[..., None]
@@ -65,7 +65,7 @@ def _ink(rng: np.random.Generator) -> np.ndarray:
     kind = rng.random()
     if kind < 0.2:
         return np.asarray(rng.uniform([10, 20, 90], [60, 80, 200]))
-    return np.full(3, rng.uniform(0, 110))
+    return np.full(3, rng.uniform(0, 90))
 
 
 def render_handwritten(digit: int, font: Path, rng: np.random.Generator) -> Image.Image:
@@ -75,7 +75,7 @@ def render_handwritten(digit: int, font: Path, rng: np.random.Generator) -> Imag
     mask = _affine(_ink_mask(digit, font, size, rng), rng)
     arr = np.asarray(mask, dtype=np.float32) / 255.0
     arr = elastic(arr, rng, alpha=size * rng.uniform(0.0, 0.08), sigma=size * rng.uniform(0.06, 0.1))
-    arr = np.clip(arr * rng.uniform(0.7, 1.0), 0, 1)
+    arr = np.clip(arr * rng.uniform(0.85, 1.0), 0, 1)
     canvas = np.zeros((h, w), np.float32)
     scale = rng.uniform(0.75, 1.05)
     side = max(8, int(size * 2 * scale))

@@ -53,12 +53,46 @@ def encode_audio(samples: np.ndarray, sr: int, fmt: str) -> tuple[bytes, str]:
     peak = float(np.max(np.abs(samples))) if samples.size else 0.0
     clipped = samples / peak * 0.9 if peak > 0.99 else samples
     buf = io.BytesIO()
+    if fmt == "wav-float":
+        # scipy, not libsndfile: libsndfile's float WAV carries a PEAK chunk with the time of
+        # writing, so the same sample would give other bytes a second later.
+        from scipy.io import wavfile
+
+        wavfile.write(buf, sr, np.asarray(clipped, dtype=np.float32))
+        return buf.getvalue(), "wav"
     fmt_args = {
         "wav16": ("WAV", "PCM_16", "wav"), "wav-float": ("WAV", "FLOAT", "wav"),
         "flac": ("FLAC", "PCM_16", "flac"), "ogg": ("OGG", "VORBIS", "ogg"),
     }[fmt]
     sf.write(buf, clipped, sr, format=fmt_args[0], subtype=fmt_args[1])
-    return buf.getvalue(), fmt_args[2]
+    data = buf.getvalue()
+    return (fixed_ogg_serial(data) if fmt == "ogg" else data), fmt_args[2]
+
+
+def _ogg_crc(page: bytes) -> int:
+    """The Ogg page checksum: CRC-32, polynomial 0x04C11DB7, not reflected, initial 0."""
+    crc = 0
+    for byte in page:
+        crc ^= byte << 24
+        for _ in range(8):
+            crc = ((crc << 1) ^ 0x04C11DB7) & 0xFFFFFFFF if crc & 0x80000000 else (crc << 1) & 0xFFFFFFFF
+    return crc
+
+
+def fixed_ogg_serial(data: bytes, serial: int = 1) -> bytes:
+    """The same Ogg stream with a fixed stream serial number (libsndfile draws a random one per
+    file, so the same sample would give other bytes each time), page checksums recomputed."""
+    out, pos = bytearray(), 0
+    while pos + 27 <= len(data) and data[pos:pos + 4] == b"OggS":
+        segments = data[pos + 26]
+        size = 27 + segments + sum(data[pos + 27: pos + 27 + segments])
+        page = bytearray(data[pos: pos + size])
+        page[14:18] = serial.to_bytes(4, "little")
+        page[22:26] = b"\0\0\0\0"
+        page[22:26] = _ogg_crc(bytes(page)).to_bytes(4, "little")
+        out += page
+        pos += size
+    return bytes(out) + data[pos:]
 
 
 def pick_format(rng: np.random.Generator) -> str:

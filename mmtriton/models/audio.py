@@ -107,8 +107,8 @@ class AudioEncoder(nn.Module):
             self.transformer = nn.TransformerEncoder(layer, layers, enable_nested_tensor=False)
             self.out_norm = nn.LayerNorm(d_model)
         self.speech = SpeechPath(n_mels) if speech else None
-        self.speech_head = nn.Sequential(nn.LayerNorm(2 * se.FEATURES), nn.Dropout(dropout),
-                                         nn.Linear(2 * se.FEATURES, d_model), nn.ReLU()) if speech else None
+        self.speech_head = nn.Sequential(nn.LayerNorm(2 * se.FEATURES), nn.Linear(2 * se.FEATURES, 256), nn.ReLU(),
+                                         nn.Dropout(dropout), nn.Linear(256, d_model), nn.ReLU()) if speech else None
         self.head = nn.Sequential(nn.Dropout(dropout), nn.Linear(d_model * (int(speech) + int(own)), embed_dim))
 
     def own(self, log_mel: torch.Tensor, lengths: torch.Tensor) -> torch.Tensor:

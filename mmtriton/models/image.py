@@ -1,10 +1,10 @@
 """Image tower: ImageNet EfficientNet-Lite0 (ReLU6, no SE: TensorRT friendly) beside a small
 stroke CNN, then a projection head.
 
-Frozen ImageNet features describe printed glyphs well and handwriting badly (about 30 % on real
-handwritten digits when trained on rendered ones). The stroke CNN sees a 32 x 32 grey view made
-independent of paper, ink colour and polarity, and is trained on the rendered digits with
-random placement, scale, rotation and slant: that is what carries over to real handwriting.
+Frozen ImageNet features describe printed glyphs well and handwriting badly. The stroke CNN
+sees a 32 x 32 grey view made independent of paper, ink colour and polarity, and is trained on
+the rendered digits with random placement, scale, rotation and slant: that is what carries over
+to real handwriting.
 """
 
 from __future__ import annotations
@@ -76,8 +76,8 @@ class ImageEncoder(nn.Module):
     """pixels [B, 3, S, S] -> embedding [B, D]; the backbone stays frozen during training.
 
     ``backbone=False`` leaves EfficientNet out (the reference model): on rendered training
-    digits its features are a shortcut that real handwriting does not follow (MNIST 0.66 with
-    both paths, 0.83 with the backbone dropped half the time, 0.91 with strokes alone; from
+    digits its features are a shortcut that real handwriting does not follow (MNIST 0.71 with
+    both paths, 0.84 with the backbone dropped half the time, 0.90 with strokes alone, from
     benchmarks/tower_ablation.py). A user's own photos are the other way round."""
 
     def __init__(self, image_size: int, embed_dim: int, weights: Path | None, dropout: float = 0.2,

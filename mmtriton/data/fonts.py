@@ -13,13 +13,27 @@ _EXCLUDE = ("Math", "Symbol", "Emoji", "opens___", "Dingbat")
 HELD_OUT_FRACTION = 0.25
 
 
+def has_digits(path: Path) -> bool:
+    """Whether the font draws the digits: an icon font draws them as its missing-glyph box,
+    which would be a wrong label on every image it renders."""
+    from PIL import ImageFont
+
+    try:
+        face = ImageFont.truetype(str(path), 32)
+        drawn = lambda text: bytes(face.getmask(text))  # noqa: E731
+        missing = drawn("\U0010fffd")
+        return all(drawn(d) != missing for d in "0123456789")
+    except OSError:
+        return False
+
+
 def installed_fonts() -> list[Path]:
-    """Every .ttf/.otf under the usual font folders, sorted for determinism."""
+    """Every .ttf/.otf under the usual font folders that draws the digits, sorted for determinism."""
     found: set[Path] = set()
     for d in FONT_DIRS:
         if d.is_dir():
             found.update(p for p in d.rglob("*") if p.suffix.lower() in (".ttf", ".otf"))
-    return sorted(p for p in found if not any(x in p.name for x in _EXCLUDE))
+    return sorted(p for p in found if not any(x in p.name for x in _EXCLUDE) and has_digits(p))
 
 
 def _bucket(path: Path) -> float:

@@ -59,7 +59,7 @@ class MelScale(nn.Module):
 
 
 class SpeechPath(nn.Module):
-    """log-mel [B, T, n_mels] -> pooled speech embeddings [B, 192] (mean and max over the clip).
+    """log-mel [B, T, n_mels] -> pooled speech embeddings [B, se.POOLED] (mean and max over the clip).
 
     ``adaptor`` maps our mel power onto the embedding's 32 bands (``speech_frontend``); it is a
     buffer, filled once by ``calibrate`` before training and saved with the checkpoint."""
@@ -107,7 +107,7 @@ class AudioEncoder(nn.Module):
             self.transformer = nn.TransformerEncoder(layer, layers, enable_nested_tensor=False)
             self.out_norm = nn.LayerNorm(d_model)
         self.speech = SpeechPath(n_mels) if speech else None
-        self.speech_head = nn.Sequential(nn.LayerNorm(2 * se.FEATURES), nn.Linear(2 * se.FEATURES, 256), nn.ReLU(),
+        self.speech_head = nn.Sequential(nn.LayerNorm(se.POOLED), nn.Linear(se.POOLED, 256), nn.ReLU(),
                                          nn.Dropout(dropout), nn.Linear(256, d_model), nn.ReLU()) if speech else None
         self.head = nn.Sequential(nn.Dropout(dropout), nn.Linear(d_model * (int(speech) + int(own)), embed_dim))
 
@@ -126,7 +126,7 @@ class AudioEncoder(nn.Module):
         return (x * keep).sum(dim=1) / keep.sum(dim=1).clamp(min=1.0)
 
     def speech_pooled(self, log_mel: torch.Tensor, mel_length: torch.Tensor) -> torch.Tensor:
-        """The frozen speech path's pooled embeddings [B, 192] (cached once per data set in training)."""
+        """The frozen speech path's pooled embeddings [B, se.POOLED] (cached once per data set in training)."""
         lengths = mel_length.reshape(-1).long()
         return self.speech(log_mel, lengths, frame_mask(lengths, log_mel.shape[1]))
 

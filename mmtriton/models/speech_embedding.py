@@ -23,6 +23,7 @@ WINDOW = 76         # mel frames one embedding sees (10 ms hop: 0.76 s)
 STRIDE = 8          # frames between embeddings
 MELS = 32
 FEATURES = 96
+POOLED = 2 * FEATURES   # mean and max over a clip's embeddings (models/audio.py)
 LEAK, FLOOR = 0.2, -0.4   # LeakyReLU slope, then max(x, FLOOR): as in the published graph
 # (out channels, kernel) per convolution; "P" is a max pool (time, mel). Mel kernels pad 1.
 LAYOUT = ((24, (3, 3)), (24, (1, 3)), (24, (3, 1)), "P22",

@@ -10,6 +10,7 @@ import numpy as np
 import torch
 
 from mmtriton.models.multimodal import MultimodalModel
+from mmtriton.models.speech_embedding import POOLED
 from mmtriton.preprocess import Preprocessor, pad_frames
 from mmtriton.training.dataset import SplitArrays
 
@@ -20,7 +21,7 @@ class CachedSplit:
 
     image_features: torch.Tensor
     ink: torch.Tensor                     # the stroke CNN's input [N, 1, 32, 32]
-    speech: Optional[torch.Tensor]        # the frozen speech path's pooled output [N, 192]
+    speech: Optional[torch.Tensor]        # the frozen speech path's pooled output [N, POOLED]
     text_features: torch.Tensor
     mels: list[np.ndarray]
     presence: torch.Tensor
@@ -62,7 +63,7 @@ def speech_features(model: MultimodalModel, mels: list[np.ndarray], batch: int =
     if model.audio.speech is None:
         return None
     order = np.argsort([m.shape[0] for m in mels], kind="stable")
-    out = torch.zeros(len(mels), 192)
+    out = torch.zeros(len(mels), POOLED)
     for i in range(0, len(order), batch):
         index = order[i:i + batch]
         mel, lengths = pad_frames([mels[j] for j in index])

@@ -19,6 +19,7 @@ import torch
 
 from mmtriton.data import real
 from mmtriton.models.multimodal import MultimodalModel
+from mmtriton.models.speech_embedding import POOLED
 from mmtriton.preprocess import Preprocessor
 from mmtriton.spec.presets import CLASS_NAMES
 from mmtriton.training.features import CachedSplit, image_features
@@ -51,7 +52,7 @@ def _cached_images(model: MultimodalModel, pre: Preprocessor, data: real.RealIma
     feats, ink = image_features(model, pixels)
     n, graph = len(data.images), pre.graph
     mels = [np.zeros((graph.frames.min, graph.preset.audio.n_mels), np.float32)] * n
-    speech = None if model.audio.speech is None else torch.zeros(n, 192)
+    speech = None if model.audio.speech is None else torch.zeros(n, POOLED)
     presence = torch.tensor([[1.0, 0.0, 0.0]] * n)
     return CachedSplit(feats, ink, speech, torch.zeros(n, model.text.feature_dim), mels, presence,
                        torch.from_numpy(data.labels))

@@ -129,3 +129,20 @@ def test_ogg_files_are_repeatable_and_their_pages_stay_valid():
     assert a == b
     decoded, rate = sf.read(io.BytesIO(a), dtype="float32")
     assert rate == 16000 and decoded.shape == x.shape and np.abs(decoded - x).max() < 0.05
+
+
+def test_fonts_without_digits_are_left_out(tmp_path):
+    """A real font cut down to letters (fontTools' subsetter) draws digits as its missing box."""
+    from fontTools import subset
+
+    from mmtriton.data.fonts import has_digits, installed_fonts
+
+    full = next(f for f in installed_fonts() if f.name == "DejaVuSans.ttf")
+    letters = tmp_path / "letters.ttf"
+    options = subset.Options()
+    font = subset.load_font(str(full), options)
+    sub = subset.Subsetter(options)
+    sub.populate(text="abcdefghijklmnopqrstuvwxyz")
+    sub.subset(font)
+    subset.save_font(font, str(letters), options)
+    assert has_digits(full) and not has_digits(letters)

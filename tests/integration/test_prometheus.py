@@ -131,4 +131,7 @@ def test_the_chart_rule_rises_with_concurrency_on_a_real_prometheus(server, arti
           f"c=16 {at_16:.3f} ({high['requests']} requests); chart target {TARGET}")
     assert not low["errors"] and not high["errors"], (low["errors"] + high["errors"])[:3]
     assert idle < 0.05, "nothing queues on an idle server"
-    assert at_16 > 2 * max(at_1, 0.05), "16 clients queue far longer per unit of compute than one"
+    # One client already shows a floor: the scheduling overhead of eight models per request over
+    # their compute (0.25 on 2 cores since the encoders got cheap: stroke CNN, speech embedding).
+    # What 16 clients add on top of it is queueing (measured +0.20 twice).
+    assert at_16 - at_1 > 0.1, "16 clients queue far longer per unit of compute than one"

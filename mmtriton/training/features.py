@@ -9,6 +9,7 @@ from typing import Optional, Sequence
 import numpy as np
 import torch
 
+from mmtriton.models.image import BACKBONE_FEATURES, STROKE_SIZE, ImageEncoder
 from mmtriton.models.multimodal import MultimodalModel
 from mmtriton.models.speech_embedding import POOLED
 from mmtriton.preprocess import Preprocessor, pad_frames
@@ -42,17 +43,18 @@ class CachedSplit:
 
 
 @torch.no_grad()
-def image_features(model: MultimodalModel, pixels: np.ndarray, batch: int = 64) -> tuple[torch.Tensor, torch.Tensor]:
+def image_features(encoder: ImageEncoder, pixels: np.ndarray, batch: int = 64) -> tuple[torch.Tensor, torch.Tensor]:
     """Backbone features and the stroke CNN's ink maps, for every image."""
-    if model.image.backbone is not None:
-        model.image.backbone.eval()
+    if encoder.backbone is not None:
+        encoder.backbone.eval()
     feats, inks = [], []
     for i in range(0, len(pixels), batch):
         chunk = torch.from_numpy(pixels[i:i + batch])
-        feats.append(model.image.features(chunk))
-        inks.append(model.image.strokes.ink(chunk))
+        feats.append(encoder.features(chunk))
+        inks.append(encoder.strokes.ink(chunk))
     if not feats:
-        return torch.zeros(0, 1280 if model.image.backbone is not None else 0), torch.zeros(0, 1, 32, 32)
+        width = BACKBONE_FEATURES if encoder.backbone is not None else 0
+        return torch.zeros(0, width), torch.zeros(0, 1, STROKE_SIZE, STROKE_SIZE)
     return torch.cat(feats), torch.cat(inks)
 
 
@@ -87,7 +89,7 @@ def text_features(model: MultimodalModel, pre: Preprocessor, texts: Sequence[Opt
 
 
 def cache_split(model: MultimodalModel, pre: Preprocessor, split: SplitArrays) -> CachedSplit:
-    feats, ink = image_features(model, split.pixels)
+    feats, ink = image_features(model.image, split.pixels)
     return CachedSplit(
         image_features=feats,
         ink=ink,

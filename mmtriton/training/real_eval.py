@@ -49,7 +49,7 @@ def mnist_package(cache: Path) -> Path:
 
 def _cached_images(model: MultimodalModel, pre: Preprocessor, data: real.RealImages) -> CachedSplit:
     pixels = np.stack([pre.image(b) for b in data.images])
-    feats, ink = image_features(model, pixels)
+    feats, ink = image_features(model.image, pixels)
     n, graph = len(data.images), pre.graph
     mels = [np.zeros((graph.frames.min, graph.preset.audio.n_mels), np.float32)] * n
     speech = None if model.audio.speech is None else torch.zeros(n, POOLED)

@@ -62,7 +62,7 @@ class SpeechPath(nn.Module):
     """log-mel [B, T, n_mels] -> pooled speech embeddings [B, se.POOLED] (mean and max over the clip).
 
     ``adaptor`` maps our mel power onto the embedding's 32 bands (``speech_frontend``); it is a
-    buffer, filled once by ``calibrate`` before training and saved with the checkpoint."""
+    buffer, filled once by ``training.run.calibrate_speech`` before training and saved with the checkpoint."""
 
     def __init__(self, n_mels: int) -> None:
         super().__init__()

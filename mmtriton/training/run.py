@@ -20,7 +20,7 @@ from mmtriton.spec.graph import ModelGraph
 from mmtriton.training.checkpoint import save_checkpoint
 from mmtriton.training.dataset import load_split
 from mmtriton.training.features import CachedSplit, cache_split
-from mmtriton.training.loop import TrainConfig, accuracy, fit
+from mmtriton.training.loop import TrainConfig, accuracy, fit, present_only_accuracy
 from mmtriton.training.real_eval import real_image_accuracy
 
 log = logging.getLogger(__name__)
@@ -38,8 +38,7 @@ def evaluate(model: MultimodalModel, data: CachedSplit) -> dict:
     for i, (name, mask) in enumerate(MODALITY_MASKS.items()):
         m = torch.tensor(mask)
         out["single_modality"][name] = accuracy(model, data, m)
-        has = torch.nonzero(data.presence[:, i] > 0).reshape(-1).numpy()
-        out["present_only"][name] = accuracy(model, data.subset(has), m)
+        out["present_only"][name] = present_only_accuracy(model, data, i)
     best = max(out["single_modality"].values())
     out["fused_minus_best_single"] = out["fused"] - best
     return out

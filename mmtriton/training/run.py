@@ -21,7 +21,7 @@ from mmtriton.training.checkpoint import save_checkpoint
 from mmtriton.training.dataset import load_split
 from mmtriton.training.features import CachedSplit, cache_split
 from mmtriton.training.loop import TrainConfig, accuracy, fit, present_only_accuracy
-from mmtriton.training.real_eval import real_image_accuracy
+from mmtriton.training.real_eval import real_accuracy
 
 log = logging.getLogger(__name__)
 MODALITY_MASKS = {"image": (1.0, 0.0, 0.0), "audio": (0.0, 1.0, 0.0), "text": (0.0, 0.0, 1.0)}
@@ -88,7 +88,7 @@ def train_reference(graph: ModelGraph, data_root: Path, out_dir: Path, cfg: Trai
         "samples": {k: len(v) for k, v in splits.items()},
         "test": evaluate(model, splits["test"]),
         "val": evaluate(model, splits["val"]),
-        "real": real_image_accuracy(model, pre, data_root.parent / "real"),
+        "real": real_accuracy(model, pre, data_root.parent / "real"),
         "towers": dataclasses.asdict(sources),
         "best_epoch": history.best_epoch, "epochs_run": len(history.train_loss),
         "history": dataclasses.asdict(history),

@@ -8,8 +8,9 @@ import numpy as np
 import pytest
 import soundfile as sf
 
-from mmtriton.data import channel, engines, handwriting, real, speech
+from mmtriton.data import channel, engines, handwriting, piper, real, speech
 from mmtriton.data.fonts import split_fonts
+from mmtriton.errors import DataGenerationError
 
 
 def _ink_fraction(rgb: np.ndarray) -> float:
@@ -39,7 +40,7 @@ def test_elastic_warp_keeps_ink_and_moves_it():
 
 
 @pytest.mark.parametrize("voice", ["en-gb+f2", "flite:kal", "flite:slt", "festival:kal_diphone",
-                                   "festival:cmu_us_slt_arctic_hts"])
+                                   "festival:cmu_us_slt_arctic_hts", "piper:joe"])
 def test_every_engine_speaks(voice):
     samples, sr = engines.synthesize("four", voice, 160, 50)
     assert sr >= 8000 and 0.2 < samples.shape[0] / sr < 2.5
@@ -49,8 +50,9 @@ def test_every_engine_speaks(voice):
 def test_the_split_holds_out_whole_voices_of_every_engine():
     train, test = speech.voices(held_out=False), speech.voices(held_out=True)
     assert not set(train) & set(test)
-    for side in (train, test):
-        assert {engines.engine_of(v) for v in side} == {"espeak", "flite", "festival"}
+    assert {engines.engine_of(v) for v in test} == {"espeak", "flite", "festival"}
+    # the one neural voice trains; there is no second one to hold out
+    assert {engines.engine_of(v) for v in train} == {"espeak", "flite", "festival", "piper"}
     assert all(speech.held_out(v) for v in test) and not any(speech.held_out(v) for v in train)
 
 
@@ -146,3 +148,52 @@ def test_fonts_without_digits_are_left_out(tmp_path):
     sub.subset(font)
     subset.save_font(font, str(letters), options)
     assert has_digits(full) and not has_digits(letters)
+
+
+def test_piper_ids_pad_every_phoneme_between_the_start_and_end_marks():
+    voice = piper.load("joe")
+    ids = piper.phoneme_ids(voice, "seven")[0].tolist()
+    pad = voice.ids["_"]
+    assert ids[0] == voice.ids["^"] and ids[-1] == voice.ids["$"]
+    assert ids[1:-1:2] == [pad] * len(ids[1:-1:2])  # a pad after the start and after every phoneme
+    assert voice.ids["s"] in ids[2:-1:2] and voice.ids["v"] in ids[2:-1:2]  # s-e-v-e-n's consonants
+    assert len(ids) > 2 * 4
+
+
+def test_the_piper_voice_is_repeatable_and_its_rate_changes_the_duration():
+    slow, sr = piper.synthesize("nine", "joe", 130)
+    piper._say.cache_clear()
+    again, _ = piper.synthesize("nine", "joe", 130)
+    fast, _ = piper.synthesize("nine", "joe", 220)
+    assert np.array_equal(slow, again)  # no sampling noise: the same bytes on every run
+    assert sr == 22_050 and fast.shape[0] < 0.85 * slow.shape[0]
+    assert piper.rate_level(120) == max(piper.RATE_LEVELS) and piper.rate_level(220) == min(piper.RATE_LEVELS)
+
+
+def test_an_unknown_piper_voice_is_refused():
+    with pytest.raises(DataGenerationError, match="unknown piper voice"):
+        piper.load("nobody")
+
+
+def test_the_asterisk_recordings_are_ten_real_digits(preprocessor):
+    data = real.asterisk_digits()
+    assert data.labels.tolist() == list(range(10))
+    for clip in data.clips:
+        samples, sr = sf.read(io.BytesIO(clip))
+        assert sr == 8000 and 0.3 < samples.shape[0] / sr < 2.0  # telephone-rate recordings of one word
+        assert preprocessor.audio(clip).shape[1] == preprocessor.graph.preset.audio.n_mels
+
+
+def test_missing_asterisk_recordings_name_the_package(tmp_path):
+    with pytest.raises(FileNotFoundError, match=real.ASTERISK_PACKAGE):
+        real.asterisk_digits(tmp_path)
+
+
+def test_real_recordings_through_the_channel_are_repeatable_copies(preprocessor):
+    data = real.RealAudio("tone", [speech.encode_audio(np.sin(np.arange(8000) / 3.0).astype(np.float32) * 0.5,
+                                                       8000, "wav16")[0]] * 2, np.asarray([3, 5]))
+    a, b = real.through_channels(data, 3, seed=1), real.through_channels(data, 3, seed=1)
+    assert a.clips == b.clips and a.labels.tolist() == [3, 3, 3, 5, 5, 5]
+    assert len(set(a.clips[:3])) == 3  # three different microphones and rooms
+    assert all(sf.info(io.BytesIO(c)).samplerate == 16_000 for c in a.clips)
+    assert a.source == "tone-channels"

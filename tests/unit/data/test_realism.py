@@ -175,18 +175,22 @@ def test_an_unknown_piper_voice_is_refused():
         piper.load("nobody")
 
 
-def test_the_asterisk_recordings_are_ten_real_digits(preprocessor):
-    data = real.asterisk_digits()
+@pytest.mark.parametrize("load", [real.asterisk_digits, real.saytime_digits], ids=["asterisk", "saytime"])
+def test_the_recorded_digits_are_ten_words_a_server_decodes(preprocessor, load):
+    data = load()
     assert data.labels.tolist() == list(range(10))
     for clip in data.clips:
         samples, sr = sf.read(io.BytesIO(clip))
         assert sr == 8000 and 0.3 < samples.shape[0] / sr < 2.0  # telephone-rate recordings of one word
+        assert 0.05 < np.abs(samples).max() <= 1.0
         assert preprocessor.audio(clip).shape[1] == preprocessor.graph.preset.audio.n_mels
 
 
-def test_missing_asterisk_recordings_name_the_package(tmp_path):
-    with pytest.raises(FileNotFoundError, match=real.ASTERISK_PACKAGE):
-        real.asterisk_digits(tmp_path)
+@pytest.mark.parametrize(("load", "package"), [(real.asterisk_digits, real.ASTERISK_PACKAGE),
+                                               (real.saytime_digits, real.SAYTIME_PACKAGE)], ids=["asterisk", "saytime"])
+def test_missing_recordings_name_their_package(tmp_path, load, package):
+    with pytest.raises(FileNotFoundError, match=package):
+        load(tmp_path)
 
 
 def test_real_recordings_through_the_channel_are_repeatable_copies(preprocessor):
@@ -197,3 +201,15 @@ def test_real_recordings_through_the_channel_are_repeatable_copies(preprocessor)
     assert len(set(a.clips[:3])) == 3  # three different microphones and rooms
     assert all(sf.info(io.BytesIO(c)).samplerate == 16_000 for c in a.clips)
     assert a.source == "tone-channels"
+
+
+def test_pairs_join_each_recording_with_an_image_of_its_own_digit():
+    images = real.RealImages("ink", [bytes([d, i]) for d in range(3) for i in range(2)], np.repeat(np.arange(3), 2))
+    audio = real.RealAudio("voice", [bytes([9, k]) for k in range(6)], np.asarray([2, 0, 2, 2, 1, 0]))
+    pairs = real.pair(images, audio, seed=3)
+    assert pairs.clips == audio.clips and pairs.labels.tolist() == audio.labels.tolist()
+    assert [im[0] for im in pairs.images] == audio.labels.tolist()  # first byte = the image's digit
+    twos = [im for im, d in zip(pairs.images, audio.labels) if d == 2]
+    assert len(set(twos[:2])) == 2  # both images of a digit are used before one repeats
+    with pytest.raises(ValueError, match="no image"):
+        real.pair(images, real.RealAudio("voice", [b"x"], np.asarray([7])))

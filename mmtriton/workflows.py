@@ -207,7 +207,12 @@ def stale_reason(art: Artifacts, preset: str, fingerprint: str) -> Optional[str]
     """Why the checkpoint in ``art`` cannot be reused for data with ``fingerprint`` (None: it can)."""
     if not art.checkpoint(preset).is_file() or not art.metrics(preset).is_file():
         return "no checkpoint yet"
-    trained = _training_record(art, preset).get("data_fingerprint")
+    from mmtriton.training.checkpoint import FORMAT
+
+    record = _training_record(art, preset)
+    if record.get("checkpoint_format", 1) != FORMAT:
+        return f"the checkpoint has format {record.get('checkpoint_format', 1)}, this code reads {FORMAT}"
+    trained = record.get("data_fingerprint")
     if trained != fingerprint:
         return f"the checkpoint was trained on data {str(trained)[:12]}, the data set is {fingerprint[:12]}"
     return None

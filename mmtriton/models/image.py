@@ -2,8 +2,9 @@
 stroke CNN, then a projection head.
 
 Frozen ImageNet features describe printed glyphs well and handwriting badly. The stroke CNN
-sees a 32 x 32 grey view made independent of paper, ink colour and polarity, and is trained on
-the rendered digits with random placement, scale, rotation and slant: that is what carries over
+sees a 32 x 32 grey view made independent of paper, ink colour and polarity, centred and sized
+by the ink's moments (so a tight scan and a small digit on a page look alike), and is trained
+on the rendered digits with random scale, rotation, slant and shift: that is what carries over
 to real handwriting.
 """
 
@@ -19,6 +20,10 @@ from mmtriton.errors import CheckpointError
 BACKBONE_NAME = "efficientnet-lite0"
 BACKBONE_FEATURES = 1280
 STROKE_SIZE, STROKE_FEATURES = 32, 128
+# Moment normalisation of the ink map (centre_ink): ink counts above INK_FLOOR (in units of the
+# image's spread, so paper grain and JPEG noise do not pull the centre); its spread lands at
+# INK_SPREAD of the half-width, about MNIST's 20 px digit in 28; zoom stays within ZOOM_RANGE.
+INK_FLOOR, INK_SPREAD, ZOOM_RANGE = 0.5, 0.38, (0.08, 2.0)
 
 
 def build_backbone(image_size: int, weights: Path | None) -> nn.Module:
@@ -48,15 +53,44 @@ class StrokeNet(nn.Module):
                                  nn.MaxPool2d(2), _block(64, STROKE_FEATURES), nn.AdaptiveAvgPool2d(1), nn.Flatten())
 
     def ink(self, pixels: torch.Tensor) -> torch.Tensor:
-        """How far each pixel is from the background (the border's mean), in units of the
-        image's own spread: the same map for black on white, white on black or blue on grey."""
-        grey = nn.functional.avg_pool2d(pixels.mean(dim=1, keepdim=True), self.pool)
+        """How far each pixel is from the background (the border's median: a digit cropped tight
+        touches the border, but less than half of it), in units of the
+        image's own spread: the same map for black on white, white on black or blue on grey.
+        Then centred and scaled by its moments (``centre_ink``)."""
+        grey = pixels.mean(dim=1, keepdim=True)
         border = torch.cat([grey[:, :, 0], grey[:, :, -1], grey[:, :, :, 0], grey[:, :, :, -1]], dim=2)
-        distance = (grey - border.mean(dim=2, keepdim=True).unsqueeze(-1)).abs()
-        return distance / (distance.flatten(1).std(dim=1).reshape(-1, 1, 1, 1) + 1e-3)
+        # the median as a TopK (what ONNX and TensorRT have): the middle of the sorted border
+        middle = torch.topk(border, border.shape[2] // 2 + 1, dim=2).values[:, :, -1:]
+        distance = (grey - middle.unsqueeze(-1)).abs()
+        distance = distance / (distance.flatten(1).std(dim=1).reshape(-1, 1, 1, 1) + 1e-3)
+        # a blur as wide as the pooling it replaces, so a thin stroke survives being sampled down
+        blur = self.pool | 1
+        return centre_ink(nn.functional.avg_pool2d(distance, blur, 1, blur // 2, count_include_pad=False))
 
     def forward(self, ink: torch.Tensor) -> torch.Tensor:
         return self.net(ink)
+
+
+def centre_ink(distance: torch.Tensor) -> torch.Tensor:
+    """[B, 1, S, S] ink -> [B, 1, 32, 32], the ink's centre of mass in the middle and its spread
+    (the larger of the two axes' standard deviations) at INK_SPREAD of the half-width.
+
+    Real handwriting comes cropped tight (a scanned form's box, MNIST's 20 px in 28) or small on
+    a page; a rendered digit anywhere and at any size. After this, where a digit lies and how big
+    it is stop mattering, as in MNIST's own centring; its aspect and slant are kept."""
+    b, _, h, w = distance.shape
+    weight = torch.relu(distance - INK_FLOOR)
+    total = weight.sum(dim=(1, 2, 3)) + 1e-3
+    ys = torch.linspace(-1.0, 1.0, h, device=distance.device).reshape(1, 1, h, 1)
+    xs = torch.linspace(-1.0, 1.0, w, device=distance.device).reshape(1, 1, 1, w)
+    cy, cx = (weight * ys).sum(dim=(1, 2, 3)) / total, (weight * xs).sum(dim=(1, 2, 3)) / total
+    vy = (weight * (ys - cy.reshape(-1, 1, 1, 1)) ** 2).sum(dim=(1, 2, 3)) / total
+    vx = (weight * (xs - cx.reshape(-1, 1, 1, 1)) ** 2).sum(dim=(1, 2, 3)) / total
+    zoom = torch.clamp(torch.sqrt(torch.maximum(vy, vx) + 1e-6) / INK_SPREAD, ZOOM_RANGE[0], ZOOM_RANGE[1])
+    zero = torch.zeros_like(zoom)
+    theta = torch.stack([torch.stack([zoom, zero, cx], dim=1), torch.stack([zero, zoom, cy], dim=1)], dim=1)
+    grid = nn.functional.affine_grid(theta, [b, 1, STROKE_SIZE, STROKE_SIZE], align_corners=True)
+    return nn.functional.grid_sample(distance, grid, mode="bilinear", padding_mode="zeros", align_corners=True)
 
 
 def augment_ink(ink: torch.Tensor, gen: torch.Generator) -> torch.Tensor:

@@ -17,7 +17,7 @@ from mmtriton.preprocess import Preprocessor
 from mmtriton.models.speech_frontend import fit_adaptor
 from mmtriton.resources import default_image_weights, default_speech_weights, default_text_model, speech_models
 from mmtriton.spec.graph import ModelGraph
-from mmtriton.training.checkpoint import save_checkpoint
+from mmtriton.training.checkpoint import FORMAT as CHECKPOINT_FORMAT, save_checkpoint
 from mmtriton.training.dataset import load_split
 from mmtriton.training.features import CachedSplit, cache_split
 from mmtriton.training.loop import TrainConfig, accuracy, fit, present_only_accuracy
@@ -83,6 +83,7 @@ def train_reference(graph: ModelGraph, data_root: Path, out_dir: Path, cfg: Trai
     history = fit(model, splits["train"], splits["val"], cfg, on_epoch)
     metrics = {
         "preset": graph.preset.name,
+        "checkpoint_format": CHECKPOINT_FORMAT,
         "class_names": list(graph.class_names),
         "data_fingerprint": data_fingerprint,
         "samples": {k: len(v) for k, v in splits.items()},

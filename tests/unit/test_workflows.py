@@ -50,3 +50,20 @@ def test_bad_options_are_refused_with_the_allowed_values(art):
     with pytest.raises(WorkflowError, match="tensorrt or onnxruntime"):
         wf.deploy_build(art, "demo", "embedded", art.root / "out")
     assert not art.root.exists(), "nothing was written for a refused request"
+
+
+def test_a_checkpoint_from_older_model_code_is_retrained_not_reused(art):
+    """Weights of format 1 load into today's model (same tensors) but were trained without the
+    speech lead and the centred ink; only the recorded format tells them apart."""
+    import json
+
+    from mmtriton.training.checkpoint import FORMAT
+
+    art.checkpoint("demo").parent.mkdir(parents=True)
+    art.checkpoint("demo").write_bytes(b"weights")
+    record = {"data_fingerprint": "abc", "checkpoint_format": FORMAT}
+    art.metrics("demo").write_text(json.dumps(record))
+    assert wf.stale_reason(art, "demo", "abc") is None
+    for old in ({"data_fingerprint": "abc"}, {**record, "checkpoint_format": FORMAT - 1}):
+        art.metrics("demo").write_text(json.dumps(old))
+        assert f"this code reads {FORMAT}" in wf.stale_reason(art, "demo", "abc")

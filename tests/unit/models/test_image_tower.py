@@ -43,3 +43,35 @@ def test_augmentation_is_seeded_and_keeps_the_ink():
     assert not torch.equal(a, ink)
     kept = a.sum(dim=(1, 2, 3)) / ink.sum(dim=(1, 2, 3))
     assert torch.all((kept > 0.6) & (kept < 1.5))
+
+
+def _placed(size: int, scale: float, dx: int, dy: int) -> np.ndarray:
+    """The _mask digit scaled by ``scale`` about its centre and moved by (dx, dy) pixels."""
+    from PIL import Image
+
+    tile = Image.fromarray((_mask(size) * 255).astype(np.uint8)).resize((int(size * scale),) * 2, Image.BILINEAR)
+    out = np.zeros((size, size), np.float32)
+    x0, y0 = (size - tile.width) // 2 + dx, (size - tile.height) // 2 + dy
+    out[y0:y0 + tile.height, x0:x0 + tile.width] = np.asarray(tile, np.float32) / 255
+    return out
+
+
+def test_ink_is_the_same_wherever_the_digit_lies_and_whatever_its_size(graph):
+    """A digit filling the frame (a tight scan) and the same digit at 40 % in a corner (a
+    photo of a page) give one map; the frames themselves, pooled as they come, do not."""
+    size = graph.preset.image.size
+    net = StrokeNet(size)
+    paper = np.asarray((250, 248, 240), np.float32)
+    big, small = (_pixels(graph, _placed(size, s, dx, dy), (20, 20, 20), paper)
+                  for s, dx, dy in ((1.0, 0, 0), (0.4, -size // 4, size // 5)))
+    a, b = net.ink(big), net.ink(small)
+    assert torch.corrcoef(torch.stack([a.flatten(), b.flatten()]))[0, 1] > 0.9
+    pooled = [torch.nn.functional.adaptive_avg_pool2d(x.mean(dim=1, keepdim=True), STROKE_SIZE) for x in (big, small)]
+    assert torch.corrcoef(torch.stack([p.flatten() for p in pooled]))[0, 1] < 0.5  # the probe can tell them apart
+
+
+def test_a_blank_page_gives_a_finite_empty_map(graph):
+    size = graph.preset.image.size
+    blank = _pixels(graph, np.zeros((size, size), np.float32), (0, 0, 0), np.full(3, 230, np.float32))
+    ink = StrokeNet(size).ink(blank)
+    assert torch.isfinite(ink).all() and ink.abs().max().item() < 1e-3

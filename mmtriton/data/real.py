@@ -5,8 +5,8 @@ Sources anyone can obtain from the registries: scikit-learn bundles the UCI opti
 ``mnist`` carries 10,000 MNIST digits (28x28, white on black); both are written out as PNG files
 of dark ink on light paper. Debian's ``asterisk-core-sounds-en-wav`` carries a studio speaker
 (Allison Smith) saying each digit, 8 kHz telephone WAV; Debian's ``saytime`` another speaker
-(David C Dawson, a 1990 SPARCstation recording, raw 8 kHz mu-law, written out as WAV). Everything goes through the same
-decoders as any request. Nothing here is used for training, only to measure how the reference
+(David C Dawson, a 1990 SPARCstation recording, raw 8 kHz mu-law, written out as WAV).
+Everything goes through the same decoders as any request. Nothing here is used for training, only to measure how the reference
 model does on handwriting and speech it was not made from.
 """
 
@@ -61,21 +61,15 @@ def pair(images: RealImages, audio: RealAudio, seed: int = 0) -> RealPairs:
     """Each recording with a handwritten image of its digit, drawn at random without reuse
     until a digit's images run out (ValueError when a digit has no image)."""
     rng = np.random.default_rng(seed)
-    pools = {int(d): list(rng.permutation(np.flatnonzero(images.labels == d))) for d in np.unique(audio.labels)}
-    if any(not pool for pool in pools.values()):
+    pools = {d: rng.permutation(np.flatnonzero(images.labels == d)) for d in np.unique(audio.labels).tolist()}
+    if any(len(pool) == 0 for pool in pools.values()):
         raise ValueError(f"{images.source} has no image of some digit in {audio.source}")
-    picked = [int(pools[int(d)][i % len(pools[int(d)])]) for i, d in _running_counts(audio.labels)]
-    return RealPairs(f"{images.source}+{audio.source}", [images.images[i] for i in picked], audio.clips, audio.labels)
-
-
-def _running_counts(labels: np.ndarray) -> list[tuple[int, int]]:
-    """(how many earlier samples share this label, label) for each sample."""
-    seen: dict[int, int] = {}
-    out = []
-    for d in labels.tolist():
-        out.append((seen.get(d, 0), d))
-        seen[d] = seen.get(d, 0) + 1
-    return out
+    used = dict.fromkeys(pools, 0)
+    picked = []
+    for d in audio.labels.tolist():
+        picked.append(images.images[int(pools[d][used[d] % len(pools[d])])])
+        used[d] += 1
+    return RealPairs(f"{images.source}+{audio.source}", picked, audio.clips, audio.labels)
 
 
 def ink_to_png(ink: np.ndarray, side: int) -> bytes:
@@ -108,28 +102,31 @@ def mnist_digits(package_dir: Path, per_class: int = 200) -> RealImages:
     return RealImages("mnist", images, np.asarray(labels, np.int64))
 
 
-def asterisk_digits(folder: Path = ASTERISK_DIGITS) -> RealAudio:
-    """The ten digit recordings of Debian's Asterisk prompts (FileNotFoundError when absent)."""
-    missing = [d for d in range(10) if not (folder / f"{d}.wav").is_file()]
+def _ten_digits(folder: Path, suffix: str, package: str) -> list[Path]:
+    """``folder``/0``suffix`` .. 9``suffix`` (FileNotFoundError naming ``package`` when any is absent)."""
+    paths = [folder / f"{d}{suffix}" for d in range(10)]
+    missing = [d for d, path in enumerate(paths) if not path.is_file()]
     if missing:
-        raise FileNotFoundError(f"{folder} lacks digits {missing} (apt-get install {ASTERISK_PACKAGE})")
-    clips = [(folder / f"{d}.wav").read_bytes() for d in range(10)]
+        raise FileNotFoundError(f"{folder} lacks digits {missing} (apt-get install {package})")
+    return paths
+
+
+def asterisk_digits(folder: Path = ASTERISK_DIGITS) -> RealAudio:
+    """The ten digit recordings of Debian's Asterisk prompts."""
+    clips = [path.read_bytes() for path in _ten_digits(folder, ".wav", ASTERISK_PACKAGE)]
     return RealAudio("asterisk-allison", clips, np.arange(10, dtype=np.int64))
 
 
 def saytime_digits(folder: Path = SAYTIME_DIGITS) -> RealAudio:
-    """The ten digits of Debian's ``saytime`` as 8 kHz PCM WAV (FileNotFoundError when absent).
+    """The ten digits of Debian's ``saytime`` as 8 kHz PCM WAV.
 
     The files have no header, so no server decoder reads them as they are; a user would have
     converted them, and so do we."""
     import soundfile as sf
 
-    missing = [d for d in range(10) if not (folder / f"{d}.au").is_file()]
-    if missing:
-        raise FileNotFoundError(f"{folder} lacks digits {missing} (apt-get install {SAYTIME_PACKAGE})")
     clips = []
-    for d in range(10):
-        samples, sr = sf.read(folder / f"{d}.au", format="RAW", subtype="ULAW", samplerate=8000, channels=1)
+    for path in _ten_digits(folder, ".au", SAYTIME_PACKAGE):
+        samples, sr = sf.read(path, format="RAW", subtype="ULAW", samplerate=8000, channels=1)
         buf = io.BytesIO()
         sf.write(buf, samples, sr, format="WAV", subtype="PCM_16")
         clips.append(buf.getvalue())

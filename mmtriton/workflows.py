@@ -210,8 +210,9 @@ def stale_reason(art: Artifacts, preset: str, fingerprint: str) -> Optional[str]
     from mmtriton.training.checkpoint import FORMAT
 
     record = _training_record(art, preset)
-    if record.get("checkpoint_format", 1) != FORMAT:
-        return f"the checkpoint has format {record.get('checkpoint_format', 1)}, this code reads {FORMAT}"
+    written = record.get("checkpoint_format", 1)  # metrics before format 2 did not record it
+    if written != FORMAT:
+        return f"the checkpoint has format {written}, this code reads {FORMAT}"
     trained = record.get("data_fingerprint")
     if trained != fingerprint:
         return f"the checkpoint was trained on data {str(trained)[:12]}, the data set is {fingerprint[:12]}"

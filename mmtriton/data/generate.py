@@ -7,6 +7,7 @@ independently, which is what makes fusion beat every single modality.
 
 from __future__ import annotations
 
+import functools
 import json
 import logging
 import os
@@ -17,7 +18,7 @@ from typing import Callable, Optional
 
 import numpy as np
 
-from mmtriton.data import captions, channel, engines, handwriting, render, speech
+from mmtriton.data import captions, channel, engines, handwriting, mnist_ink, render, speech
 from mmtriton.data.fonts import split_fonts
 
 log = logging.getLogger(__name__)
@@ -27,6 +28,7 @@ P_IMAGE = {"clean": 0.85, "degraded": 0.08, "absent": 0.07}
 P_AUDIO = {"clean": 0.85, "degraded": 0.08, "absent": 0.07}
 P_TEXT = {"informative": 0.45, "neutral": 0.45, "absent": 0.10}
 P_HANDWRITTEN = 0.5
+P_REAL_HAND = 0.6  # of the handwritten images: a real MNIST hand's digit, not a font's
 
 
 @dataclass(frozen=True)
@@ -70,11 +72,19 @@ def _states(rng: np.random.Generator) -> tuple[str, str, str]:
     return image, audio, text
 
 
-def _write_image(label: int, font: Path, degraded: bool, rng: np.random.Generator, stem: Path) -> str:
-    """Half printed (any font, any colours), half handwriting-like ink on paper; degraded
-    images are printed ones with a large occluder."""
+def _ink_mask(label: int, font: Path, held_out: bool, rng: np.random.Generator) -> handwriting.InkMask:
+    """Where a handwritten image's ink comes from: a real hand (MNIST) or a handwriting font."""
+    if rng.random() < P_REAL_HAND:
+        return functools.partial(mnist_ink.ink_tile, label, held_out=held_out)
+    return functools.partial(handwriting.font_ink, label, font)
+
+
+def _write_image(label: int, font: Path, degraded: bool, held_out: bool, rng: np.random.Generator,
+                 stem: Path) -> str:
+    """Half printed (any font, any colours), half handwriting on paper (mostly real hands);
+    degraded images are printed ones with a large occluder."""
     if not degraded and rng.random() < P_HANDWRITTEN:
-        im = handwriting.render_handwritten(label, font, rng)
+        im = handwriting.render_handwritten(_ink_mask(label, font, held_out, rng), rng)
     else:
         im = render.render_digit(label, font, rng, degraded)
     data, ext = render.encode_image(im, render.pick_format(rng), rng)
@@ -104,7 +114,8 @@ def make_sample(plan: SplitPlan, index: int, fonts: list[str], voices: list[str]
     image_state, audio_state, text_state = _states(rng)
     font, voice = fonts[int(rng.integers(len(fonts)))], engines.pick_voice(voices, rng)
     stem = Path(folder) / f"{plan.name}-{index:05d}"
-    image = None if image_state == "absent" else _write_image(label, Path(font), image_state == "degraded", rng, stem)
+    degraded = image_state == "degraded"
+    image = None if image_state == "absent" else _write_image(label, Path(font), degraded, plan.held_out, rng, stem)
     audio = None if audio_state == "absent" else _write_audio(label, voice, audio_state == "degraded", rng, stem)
     text = None if text_state == "absent" else captions.caption(label, text_state == "informative", rng)
     return Sample(stem.name, label, image, audio, text, image_state, audio_state, text_state, Path(font).name, voice)

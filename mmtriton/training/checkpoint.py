@@ -17,7 +17,9 @@ from mmtriton.spec.graph import ModelGraph, get_graph
 # What a checkpoint's weights expect of the code around them. 2: the speech path hears 0.38 s of
 # silence before every clip, and the stroke CNN sees the ink centred and sized by its moments:
 # weights trained without them load but answer wrongly, so a format-1 checkpoint is retrained.
-FORMAT = 2
+# 3: the ink map keeps only the ink's side of the paper and centres on pixels above a share of
+# the ink's contrast (uneven light); retrained so that the recorded figures are the served ones.
+FORMAT = 3
 
 
 # Not part of what a model was trained on, so changing them must not invalidate a checkpoint:

@@ -30,6 +30,7 @@ from mmtriton.training.loop import accuracy
 
 log = logging.getLogger(__name__)
 CHANNEL_COPIES = 10  # each real recording through ten simulated microphones and rooms
+LOAD_ERRORS = (OSError, subprocess.SubprocessError, StopIteration, ValueError)  # a source left out
 
 
 def mnist_package(cache: Path) -> Path:
@@ -68,7 +69,7 @@ def _measure(model: MultimodalModel, pre: Preprocessor, load: Callable[[], RealD
     """One source's top-1 on the modalities it has, or why it was left out."""
     try:
         data = load()
-    except (OSError, subprocess.SubprocessError, StopIteration, ValueError) as e:
+    except LOAD_ERRORS as e:
         log.warning("real data left out: %s", e)
         return {"skipped": str(e)[:200]}
     images, clips = getattr(data, "images", None), getattr(data, "clips", None)
@@ -79,15 +80,13 @@ def _measure(model: MultimodalModel, pre: Preprocessor, load: Callable[[], RealD
     return {key: round(accuracy(model, cached, mask), 4), "samples": len(data.labels)}
 
 
-def real_accuracy(model: MultimodalModel, pre: Preprocessor, cache: Path) -> dict:
-    """Top-1 on each real handwriting and speech source and on real pairs of both, or why one
-    was left out."""
-    if tuple(pre.graph.class_names) != tuple(CLASS_NAMES):
-        return {"skipped": "the model's classes are not the reference digits"}
+def real_sources(cache: Path) -> dict[str, Callable[[], RealData]]:
+    """Each real handwriting and speech source, and real pairs of both, by name; loaded on call
+    (MNIST and the channel copies once, since the pairs reuse them)."""
     mnist = functools.cache(lambda: real.mnist_digits(mnist_package(cache), exclude=mnist_ink.fingerprints()))
     allison = functools.cache(lambda: real.through_channels(real.asterisk_digits(), CHANNEL_COPIES))
     dawson = functools.cache(lambda: real.through_channels(real.saytime_digits(), CHANNEL_COPIES))
-    sources = {
+    return {
         "sklearn-digits": real.sklearn_digits,
         "mnist": mnist,
         "asterisk-allison": real.asterisk_digits,
@@ -97,4 +96,11 @@ def real_accuracy(model: MultimodalModel, pre: Preprocessor, cache: Path) -> dic
         "mnist+asterisk-allison-channels": lambda: real.pair(mnist(), allison()),
         "mnist+saytime-dawson-channels": lambda: real.pair(mnist(), dawson()),
     }
-    return {name: _measure(model, pre, load) for name, load in sources.items()}
+
+
+def real_accuracy(model: MultimodalModel, pre: Preprocessor, cache: Path) -> dict:
+    """Top-1 on each real handwriting and speech source and on real pairs of both, or why one
+    was left out."""
+    if tuple(pre.graph.class_names) != tuple(CLASS_NAMES):
+        return {"skipped": "the model's classes are not the reference digits"}
+    return {name: _measure(model, pre, load) for name, load in real_sources(cache).items()}

@@ -75,3 +75,33 @@ def test_a_blank_page_gives_a_finite_empty_map(graph):
     blank = _pixels(graph, np.zeros((size, size), np.float32), (0, 0, 0), np.full(3, 230, np.float32))
     ink = StrokeNet(size).ink(blank)
     assert torch.isfinite(ink).all() and ink.abs().max().item() < 1e-3
+
+
+def _lit(graph, mask: np.ndarray, light: np.ndarray) -> torch.Tensor:
+    """Dark ink on white paper under ``light`` (per-pixel brightness, 1 = full)."""
+    rgb = (255 * (1 - mask[..., None]) + 20 * mask[..., None]) * light[..., None]
+    return torch.from_numpy(normalise(rgb.astype(np.uint8), graph.preset.image))[None]
+
+
+def _plain_centre(pixels: torch.Tensor) -> np.ndarray:
+    """The centre of mass of each pixel's distance from the border's grey (no polarity, no floor)."""
+    grey = pixels.mean(dim=1)[0].numpy()
+    border = np.concatenate([grey[0], grey[-1], grey[:, 0], grey[:, -1]])
+    d = np.abs(grey - np.median(border))
+    ys, xs = np.mgrid[-1:1:grey.shape[0] * 1j, -1:1:grey.shape[1] * 1j]
+    return np.asarray([(d * ys).sum(), (d * xs).sum()]) / d.sum()
+
+
+def test_ink_is_the_same_under_a_lamp_to_one_side_and_a_phone_vignette(graph):
+    """A small digit on a page lit from one side, or darkened towards the corners, gives the
+    map it gives on evenly lit paper. The probe: the light moves a plain centre of mass of the
+    distance from the paper's grey far off the digit."""
+    size = graph.preset.image.size
+    net, mask = StrokeNet(size), _placed(size, 0.3, size // 5, -size // 6)
+    ys, xs = np.mgrid[-1:1:size * 1j, -1:1:size * 1j]
+    flat = _lit(graph, mask, np.ones((size, size)))
+    even = net.ink(flat)
+    for light in (1 - 0.15 * (xs + 1), 1 - 0.35 * (xs ** 2 + ys ** 2) / 2):
+        pixels = _lit(graph, mask, light)
+        assert torch.corrcoef(torch.stack([even.flatten(), net.ink(pixels).flatten()]))[0, 1] > 0.9
+        assert np.abs(_plain_centre(pixels) - _plain_centre(flat)).max() > 0.2

@@ -48,7 +48,12 @@ def test_frozen_backbones_do_not_change(untrained_model, cached):
 
 
 def test_early_stopping_keeps_the_best_epoch(untrained_model, cached):
+    """With lr 0 and batch norm's running statistics held (momentum 0), no epoch can beat the
+    first: training must stop after ``patience`` more and keep epoch 0."""
     model = copy.deepcopy(untrained_model)
+    for module in model.modules():
+        if isinstance(module, torch.nn.modules.batchnorm._BatchNorm):
+            module.momentum = 0.0
     history = fit(model, cached["train"], cached["val"], TrainConfig(epochs=10, lr=0.0, patience=2))
     assert len(history.train_loss) == 3  # no improvement after epoch 0 -> stop after patience
     assert history.best_epoch == 0

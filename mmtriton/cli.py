@@ -64,10 +64,10 @@ def spec(preset: str = PresetOpt, as_json: bool = typer.Option(False, "--json", 
 
 @app.command()
 def data(train: int = typer.Option(3000, help="Training samples."), val: int = typer.Option(600, help="Validation samples."),
-         test: int = typer.Option(1200, help="Held-out test samples (unseen voices and fonts)."),
+         test: int = typer.Option(1200, help="Held-out test samples (unseen voices, fonts and caption phrasings)."),
          seed: int = 0, workers: int = typer.Option(0, help="Processes (0: one per core)."),
          force: bool = typer.Option(False, help="Regenerate even if an identical data set exists.")) -> None:
-    """Generate the reference data set (espeak-ng speech, Pillow-rendered digits, captions)."""
+    """Generate the reference data set (synthesised speech, printed and handwritten digits, captions)."""
     try:
         with progress_bars() as bars:
             wf.ensure_data(Artifacts.default(), wf.DataPlan(train, val, test, seed, workers), force, bars)

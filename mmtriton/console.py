@@ -55,11 +55,13 @@ def print_parity(summary: dict) -> None:
 
 def print_metrics(metrics: dict) -> None:
     test = metrics["test"]
-    table = Table("held-out test (unseen voices + fonts)", "accuracy", "present-only accuracy",
+    table = Table("held-out test (unseen voices, fonts, phrasings)", "accuracy", "present-only accuracy",
                   title=f"preset {metrics['preset']}: {metrics['samples']['test']} test samples")
     table.add_row("fused (all modalities)", f"{test['fused']:.4f}", "")
     for name, acc in test["single_modality"].items():
         table.add_row(f"{name} only", f"{acc:.4f}", f"{test['present_only'][name]:.4f}")
+    if "text_informative" in test:
+        table.add_row("text only, captions naming the class", "", f"{test['text_informative']:.4f}")
     console.print(table)
     console.print(f"fused - best single modality = {test['fused_minus_best_single'] * 100:.1f} points; "
                   f"training took {metrics['seconds']['total']:.0f} s ({metrics['epochs_run']} epochs)")

@@ -45,7 +45,7 @@ def silent(description: str, total: int) -> Task:
 
 @dataclass(frozen=True)
 class DataPlan:
-    """Sizes and seed of the reference data set (held-out test: unseen voices and fonts)."""
+    """Sizes and seed of the reference data set (held-out test: unseen voices, fonts, phrasings)."""
 
     train: int = 3000
     val: int = 600

@@ -1,1 +1,1 @@
-"""The reference data set: spoken digits (espeak-ng), rendered digits (Pillow), template captions."""
+"""The reference data set: spoken digits (four speech engines), printed and handwritten digits, natural captions."""

@@ -117,7 +117,8 @@ def make_sample(plan: SplitPlan, index: int, fonts: list[str], voices: list[str]
     degraded = image_state == "degraded"
     image = None if image_state == "absent" else _write_image(label, Path(font), degraded, plan.held_out, rng, stem)
     audio = None if audio_state == "absent" else _write_audio(label, voice, audio_state == "degraded", rng, stem)
-    text = None if text_state == "absent" else captions.caption(label, text_state == "informative", rng)
+    text = None if text_state == "absent" else captions.caption(label, text_state == "informative", rng,
+                                                                       plan.held_out)
     return Sample(stem.name, label, image, audio, text, image_state, audio_state, text_state, Path(font).name, voice)
 
 

@@ -25,9 +25,16 @@ def mean_pool(hidden: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
 
 
 class TextEncoder(nn.Module):
-    """(ids, mask) [B, L] -> embedding [B, D]; the backbone stays frozen during training."""
+    """(ids, mask) [B, L] -> embedding [B, D]; the backbone stays frozen during training.
 
-    def __init__(self, source: str, embed_dim: int, dropout: float = 0.1) -> None:
+    The head drops half the sentence features while training: a linear head on frozen features
+    otherwise learns which neutral phrasings happened to sit beside which label, and a caption in
+    a phrasing it never saw ("a snapshot of a mark on a napkin") then votes for a digit with p
+    0.9 and outvotes a right image. benchmarks/caption_dropout.py, held-out phrasings, dropout
+    0.1 -> 0.5: neutral captions' mean top probability 0.47 -> 0.24, naming ones 0.967 -> 0.982.
+    In the reference model: generated fused test 0.973 -> 0.982, everything else the same."""
+
+    def __init__(self, source: str, embed_dim: int, dropout: float = 0.5) -> None:
         super().__init__()
         self.backbone = load_backbone(source)
         hidden = int(self.backbone.config.hidden_size)

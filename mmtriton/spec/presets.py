@@ -53,7 +53,8 @@ class TextConfig:
     max_tokens: int = 32       # longer captions are truncated (the model sees this many tokens)
     max_chars: int = 10_000    # longer ones are refused before tokenising
     max_bytes: int = 40_000    # UTF-8 bytes, checked before decoding (4 bytes per character at most)
-    buckets: tuple[int, ...] = (16, 32)  # token buckets (the last one max_tokens); captions run 3-9 tokens
+    # token buckets (the last one max_tokens); the reference captions run 4-26 tokens, 95 % within 16
+    buckets: tuple[int, ...] = (16, 32)
 
 
 @dataclass(frozen=True)

@@ -26,7 +26,7 @@ from mmtriton.preprocess import Preprocessor
 from mmtriton.spec.presets import CLASS_NAMES
 from mmtriton.training.dataset import SplitArrays
 from mmtriton.training.features import cache_split
-from mmtriton.training.loop import accuracy
+from mmtriton.training.scoring import accuracy
 
 log = logging.getLogger(__name__)
 CHANNEL_COPIES = 10  # each real recording through ten simulated microphones and rooms

@@ -8,8 +8,9 @@ import json
 import logging
 import time
 from pathlib import Path
-from typing import Callable
+from typing import Callable, Optional
 
+import numpy as np
 import torch
 
 from mmtriton.models.multimodal import MultimodalModel, Sources
@@ -18,30 +19,50 @@ from mmtriton.models.speech_frontend import fit_adaptor
 from mmtriton.resources import default_image_weights, default_speech_weights, default_text_model, speech_models
 from mmtriton.spec.graph import ModelGraph
 from mmtriton.training.checkpoint import FORMAT as CHECKPOINT_FORMAT, save_checkpoint
-from mmtriton.training.dataset import load_split
+from mmtriton.training.dataset import SplitArrays, load_split
 from mmtriton.training.features import CachedSplit, cache_split
-from mmtriton.training.loop import TrainConfig, accuracy, fit, present_only_accuracy
+from mmtriton.training.loop import TrainConfig, fit
+from mmtriton.training.scoring import Scored
 from mmtriton.training.real_eval import real_accuracy
 
 log = logging.getLogger(__name__)
 MODALITY_MASKS = {"image": (1.0, 0.0, 0.0), "audio": (0.0, 1.0, 0.0), "text": (0.0, 0.0, 1.0)}
 
 
-def evaluate(model: MultimodalModel, data: CachedSplit) -> dict:
+def evaluate(model: MultimodalModel, data: CachedSplit, named: Optional[np.ndarray] = None) -> dict:
     """Fused accuracy and each single modality's accuracy on the whole split.
 
     A single-modality score counts samples that lack that modality as they are: the model sees
     nothing and its answer is almost always wrong. ``present_only`` scores only samples that
-    have the modality.
+    have the modality. ``text_informative`` is text alone on the captions that name the class
+    (``named``: their indices); the neutral ones cannot be answered from text.
     """
-    out = {"fused": accuracy(model, data), "single_modality": {}, "present_only": {}}
+    scored = Scored.of(model, data)
+    out = {"fused": scored.accuracy(), "single_modality": {}, "present_only": {}}
     for i, (name, mask) in enumerate(MODALITY_MASKS.items()):
-        m = torch.tensor(mask)
-        out["single_modality"][name] = accuracy(model, data, m)
-        out["present_only"][name] = present_only_accuracy(model, data, i)
+        out["single_modality"][name] = scored.accuracy(torch.tensor(mask))
+        out["present_only"][name] = scored.alone(i)
+    if named is not None and len(named):
+        out["text_informative"] = scored.alone(2, named)
     best = max(out["single_modality"].values())
     out["fused_minus_best_single"] = out["fused"] - best
     return out
+
+
+def named_captions(split: SplitArrays) -> np.ndarray:
+    """Indices of the samples whose caption names their class."""
+    return np.asarray([i for i, s in enumerate(split.samples) if s.text_state == "informative"], dtype=np.int64)
+
+
+def cache_splits(model: MultimodalModel, pre: Preprocessor, data_root: Path
+                 ) -> tuple[dict[str, CachedSplit], dict[str, np.ndarray]]:
+    """Every split's cached features and its named captions; one split's decoded pixels (about
+    2 GB for the reference training split) are held at a time."""
+    splits, named = {}, {}
+    for name in ("train", "val", "test"):
+        arrays = load_split(data_root / f"{name}.jsonl", pre)
+        splits[name], named[name] = cache_split(model, pre, arrays), named_captions(arrays)
+    return splits, named
 
 
 def calibrate_speech(model: MultimodalModel, graph: ModelGraph) -> None:
@@ -77,8 +98,7 @@ def train_reference(graph: ModelGraph, data_root: Path, out_dir: Path, cfg: Trai
     model = MultimodalModel(graph, sources)
     calibrate_speech(model, graph)
     pre = Preprocessor(graph)
-    splits = {name: cache_split(model, pre, load_split(data_root / f"{name}.jsonl", pre))
-              for name in ("train", "val", "test")}
+    splits, named = cache_splits(model, pre, data_root)
     t_features = time.perf_counter() - t0
     history = fit(model, splits["train"], splits["val"], cfg, on_epoch)
     metrics = {
@@ -87,8 +107,8 @@ def train_reference(graph: ModelGraph, data_root: Path, out_dir: Path, cfg: Trai
         "class_names": list(graph.class_names),
         "data_fingerprint": data_fingerprint,
         "samples": {k: len(v) for k, v in splits.items()},
-        "test": evaluate(model, splits["test"]),
-        "val": evaluate(model, splits["val"]),
+        "test": evaluate(model, splits["test"], named["test"]),
+        "val": evaluate(model, splits["val"], named["val"]),
         "real": real_accuracy(model, pre, data_root.parent / "real"),
         "towers": dataclasses.asdict(sources),
         "best_epoch": history.best_epoch, "epochs_run": len(history.train_loss),

@@ -7,7 +7,8 @@ import torch
 
 from mmtriton.training.dataset import load_split
 from mmtriton.training.features import cache_split
-from mmtriton.training.loop import TrainConfig, accuracy, drop_modalities, fit, make_optimizer
+from mmtriton.training.loop import TrainConfig, drop_modalities, fit, make_optimizer
+from mmtriton.training.scoring import accuracy
 
 
 @pytest.fixture(scope="module")
@@ -76,3 +77,16 @@ def test_modality_dropout_draws_from_the_spec_subsets_in_the_trained_order():
     trained_with = [[i >> 2 & 1, i >> 1 & 1, i & 1] for i in range(1, 8)]
     assert torch.equal(SUBSETS, torch.tensor(trained_with, dtype=torch.float32))
     assert {tuple(m for m, on in zip(MODALITIES, row) if on) for row in SUBSETS.int().tolist()} == set(SPEC_SUBSETS)
+
+
+def test_training_leaves_the_stroke_cnn_in_the_usual_layout(untrained_model, cached):
+    """Convolutions train channels-last; checkpoints and export must see the usual layout."""
+    from mmtriton.training.loop import channels_last
+
+    model = copy.deepcopy(untrained_model)
+    convs = [p for p in model.image.strokes.parameters() if p.ndim == 4]
+    with channels_last(model.image.strokes):
+        assert all(p.is_contiguous(memory_format=torch.channels_last) for p in convs)
+        assert not all(p.is_contiguous() for p in convs)  # a one-channel conv is both
+    fit(model, cached["train"], cached["val"], TrainConfig(epochs=1, batch_size=16))
+    assert all(p.is_contiguous() for p in model.image.strokes.parameters())

@@ -22,6 +22,7 @@ from mmtriton.preprocess import Preprocessor
 from mmtriton.resources import default_text_model
 from mmtriton.models.text import TextEncoder
 from mmtriton.spec import CLASS_NAMES, get_graph
+from mmtriton.training.features import text_features
 
 DROPOUTS = (0.0, 0.1, 0.3, 0.5, 0.7)
 
@@ -55,7 +56,7 @@ def main() -> None:
     graph = get_graph("demo")
     pre, tower = Preprocessor(graph), TextEncoder(default_text_model(), graph.preset.embed_dim).eval()
     (tr, ytr, _), (te, yte, named) = _captions(args.train, False, 0), _captions(args.test, True, 2)
-    xtr, xte = text_features_of(tower, pre, tr), text_features_of(tower, pre, te)
+    xtr, xte = text_features(tower, pre, tr), text_features(tower, pre, te)
     print(f"{'dropout':>8} {'held-out naming top-1':>22} {'held-out neutral mean top p':>28}")
     for p in DROPOUTS:
         head = _fit(p, xtr, ytr, graph.preset.embed_dim)
@@ -63,16 +64,6 @@ def main() -> None:
             prob = torch.softmax(head(xte), dim=1)
         top1 = (prob.argmax(dim=1) == yte)[named].float().mean().item()
         print(f"{p:>8.1f} {top1:>22.3f} {prob[~named].max(dim=1).values.mean().item():>28.3f}")
-
-
-@torch.no_grad()
-def text_features_of(tower: TextEncoder, pre: Preprocessor, texts: list[str]) -> torch.Tensor:
-    """The frozen tower's sentence features (what training caches), through the server's tokenizer."""
-    parts = []
-    for start in range(0, len(texts), 64):
-        ids, mask = pre.text(texts[start:start + 64])
-        parts.append(tower.features(torch.from_numpy(ids), torch.from_numpy(mask)))
-    return torch.cat(parts)
 
 
 if __name__ == "__main__":

@@ -12,6 +12,7 @@ import torch
 from mmtriton.models.image import BACKBONE_FEATURES, STROKE_SIZE, ImageEncoder
 from mmtriton.models.multimodal import MultimodalModel
 from mmtriton.models.speech_embedding import POOLED
+from mmtriton.models.text import TextEncoder
 from mmtriton.preprocess import Preprocessor, pad_frames
 from mmtriton.training.dataset import SplitArrays
 
@@ -74,17 +75,17 @@ def speech_features(model: MultimodalModel, mels: list[np.ndarray], batch: int =
 
 
 @torch.no_grad()
-def text_features(model: MultimodalModel, pre: Preprocessor, texts: Sequence[Optional[str]]) -> torch.Tensor:
+def text_features(encoder: TextEncoder, pre: Preprocessor, texts: Sequence[Optional[str]]) -> torch.Tensor:
     """Features for each caption; each distinct caption is encoded once."""
-    model.text.backbone.eval()
+    encoder.backbone.eval()
     unique = sorted({t for t in texts if t is not None})
     table: dict[str, torch.Tensor] = {}
     for i in range(0, len(unique), 64):
         chunk = unique[i:i + 64]
         ids, mask = pre.text(chunk)
-        feats = model.text.features(torch.from_numpy(ids), torch.from_numpy(mask))
+        feats = encoder.features(torch.from_numpy(ids), torch.from_numpy(mask))
         table.update(zip(chunk, feats))
-    zero = torch.zeros(model.text.feature_dim)
+    zero = torch.zeros(encoder.feature_dim)
     return torch.stack([table[t] if t is not None else zero for t in texts])
 
 
@@ -94,7 +95,7 @@ def cache_split(model: MultimodalModel, pre: Preprocessor, split: SplitArrays) -
         image_features=feats,
         ink=ink,
         speech=speech_features(model, split.mels),
-        text_features=text_features(model, pre, split.texts),
+        text_features=text_features(model.text, pre, split.texts),
         mels=split.mels,
         presence=torch.from_numpy(split.presence),
         labels=torch.from_numpy(split.labels),

@@ -9,10 +9,11 @@ ENV PIP_BREAK_SYSTEM_PACKAGES=1 PIP_NO_CACHE_DIR=1 PIP_DISABLE_PIP_VERSION_CHECK
     MMTRITON_ARTIFACTS=/artifacts DEBIAN_FRONTEND=noninteractive
 
 # Three synthesisers and handwriting fonts generate the reference data set (only used when it is
-# not there yet), Asterisk's prompts and saytime's clock (recorded speech) measure it; the same list as scripts/setup.sh.
+# not there yet), five programs' recorded digits measure it; the same list as scripts/setup.sh.
 RUN apt-get update \
  && apt-get install -y --no-install-recommends espeak-ng flite festival festvox-kallpc16k festvox-kdlpc16k \
-      festvox-us-slt-hts asterisk-core-sounds-en-wav saytime libsndfile1 fonts-dejavu-core fonts-liberation2 fonts-freefont-ttf fonts-dkg-handwriting \
+      festvox-us-slt-hts asterisk-core-sounds-en-wav saytime \
+      csmash-data scid-data tuxpaint-stamps-default libsndfile1 fonts-dejavu-core fonts-liberation2 fonts-freefont-ttf fonts-dkg-handwriting \
       fonts-breip fonts-bwht fonts-dancingscript fonts-femkeklaver fonts-humor-sans fonts-comic-neue fonts-rufscript \
       fonts-ecolier-court fonts-ecolier-lignes-court fonts-klaudia-berenika fonts-tlwg-purisa \
  && rm -rf /var/lib/apt/lists/*

@@ -5,8 +5,10 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 # espeak-ng, flite and festival (+ voices) speak the reference digits; the handwriting fonts draw them;
-# Asterisk's prompts and saytime's clock are recorded speech the reference model is measured on (never trained on).
-APT_PACKAGES=(espeak-ng flite festival festvox-kallpc16k festvox-kdlpc16k festvox-us-slt-hts asterisk-core-sounds-en-wav saytime libsndfile1 libpython3.11 libb64-0d
+# five programs' recorded digits (Asterisk's prompts, saytime's clock, Cannon Smash's announcer, Scid's move
+# announcer, Tux Paint's number stamps) are real speech the reference model is measured on (never trained on).
+APT_PACKAGES=(espeak-ng flite festival festvox-kallpc16k festvox-kdlpc16k festvox-us-slt-hts asterisk-core-sounds-en-wav saytime
+  csmash-data scid-data tuxpaint-stamps-default libsndfile1 libpython3.11 libb64-0d
   fonts-dejavu-core fonts-liberation2 fonts-freefont-ttf fonts-dkg-handwriting fonts-breip fonts-bwht fonts-dancingscript
   fonts-femkeklaver fonts-humor-sans fonts-comic-neue fonts-rufscript fonts-ecolier-court fonts-ecolier-lignes-court fonts-klaudia-berenika
   fonts-tlwg-purisa docker-compose prometheus)

@@ -10,7 +10,7 @@ import json
 from pathlib import Path
 from typing import Any, Optional
 
-from mmtriton.data import captions, engines, generate, mnist_ink
+from mmtriton.data import captions, engines, generate, handwriting, mnist_ink
 from mmtriton.data.fonts import split_fonts
 from mmtriton.data.speech import HELD_OUT_VARIANTS
 from mmtriton.data.validate import SPLIT_NAMES
@@ -21,8 +21,9 @@ INFO_FILE = "dataset.json"
 VERSION = 2
 # Bumped whenever the generator draws other data from the same plans (3: handwriting, three
 # speech engines, the channel simulation; 4: the neural piper voice; 5: real MNIST hands; 6: natural
-# captions with held-out phrasings), so older generated data is regenerated, not reused.
-GENERATOR = 6
+# captions with held-out phrasings; 7: pen-stroke digits in regional styles, coarse scans), so
+# older generated data is regenerated, not reused.
+GENERATOR = 7
 
 
 def describe(plans: tuple[generate.SplitPlan, ...]) -> dict:
@@ -37,6 +38,8 @@ def describe(plans: tuple[generate.SplitPlan, ...]) -> dict:
         "held_out_voices": list(engines.HELD_OUT),
         "p_handwritten": generate.P_HANDWRITTEN,
         "p_real_hand": generate.P_REAL_HAND,
+        "p_strokes": generate.P_STROKES,
+        "p_coarse_scan": handwriting.P_COARSE,
         "real_hands": {"package": mnist_ink.PACKAGE, "train_per_class": mnist_ink.TRAIN_PER_CLASS},
         "captions": {"frames": len(captions.FRAMES), "held_out_frames": len(captions.HELD_OUT_FRAMES),
                      "p_typo": captions.P_TYPO},

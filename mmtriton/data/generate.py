@@ -18,7 +18,7 @@ from typing import Callable, Optional
 
 import numpy as np
 
-from mmtriton.data import captions, channel, engines, handwriting, mnist_ink, render, speech
+from mmtriton.data import captions, channel, engines, handwriting, mnist_ink, render, speech, strokes
 from mmtriton.data.fonts import split_fonts
 
 log = logging.getLogger(__name__)
@@ -28,7 +28,8 @@ P_IMAGE = {"clean": 0.85, "degraded": 0.08, "absent": 0.07}
 P_AUDIO = {"clean": 0.85, "degraded": 0.08, "absent": 0.07}
 P_TEXT = {"informative": 0.45, "neutral": 0.45, "absent": 0.10}
 P_HANDWRITTEN = 0.5
-P_REAL_HAND = 0.6  # of the handwritten images: a real MNIST hand's digit, not a font's
+P_REAL_HAND = 0.5  # of the handwritten images: a real MNIST hand's digit
+P_STROKES = 0.25  # of the handwritten images: pen strokes in one of the regional styles; the rest are fonts
 
 
 @dataclass(frozen=True)
@@ -73,9 +74,13 @@ def _states(rng: np.random.Generator) -> tuple[str, str, str]:
 
 
 def _ink_mask(label: int, font: Path, held_out: bool, rng: np.random.Generator) -> handwriting.InkMask:
-    """Where a handwritten image's ink comes from: a real hand (MNIST) or a handwriting font."""
-    if rng.random() < P_REAL_HAND:
+    """Where a handwritten image's ink comes from: a real hand (MNIST), pen strokes in a style
+    MNIST's writers rarely use (a crossed 7, a flagged 1), or a handwriting font."""
+    source = rng.random()
+    if source < P_REAL_HAND:
         return functools.partial(mnist_ink.ink_tile, label, held_out=held_out)
+    if source < P_REAL_HAND + P_STROKES:
+        return functools.partial(strokes.stroke_ink, label)
     return functools.partial(handwriting.font_ink, label, font)
 
 

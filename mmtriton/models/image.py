@@ -25,6 +25,9 @@ STROKE_SIZE, STROKE_FEATURES = 32, 128
 # uneven light do not pull the centre; the ink's spread lands at INK_SPREAD of the half-width,
 # about MNIST's 20 px digit in 28; zoom stays within ZOOM_RANGE.
 INK_FLOOR, INK_TAIL, INK_SPREAD, ZOOM_RANGE = 0.45, 1000, 0.38, (0.08, 2.0)
+# Training's coarse scans (coarsen_ink): the share of maps, and the sides they are averaged to; the
+# digit spans about 3/4 of the map, so 8-16 pixels a side leave it 6-12 pixels tall.
+COARSE_SHARE, COARSE_SIDES = 0.12, (8, 10, 12, 16)
 
 
 def build_backbone(image_size: int, weights: Path | None) -> nn.Module:
@@ -119,7 +122,8 @@ def centre_ink(distance: torch.Tensor) -> torch.Tensor:
 
 
 def augment_ink(ink: torch.Tensor, gen: torch.Generator) -> torch.Tensor:
-    """Training only: random scale (0.85-1.15), rotation (+-11 deg), slant and shift (15 %)."""
+    """Training only: random scale (0.85-1.15), rotation (+-11 deg), slant and shift (15 %),
+    then now and then a coarse scan (``coarsen_ink``)."""
     n = ink.shape[0]
     u = lambda lo, hi, *shape: torch.rand(*(shape or (n,)), generator=gen) * (hi - lo) + lo  # noqa: E731
     scale, turn = u(0.85, 1.15), u(-0.2, 0.2)
@@ -128,7 +132,25 @@ def augment_ink(ink: torch.Tensor, gen: torch.Generator) -> torch.Tensor:
     theta[:, 1, 0], theta[:, 1, 1] = scale * torch.sin(turn), scale * torch.cos(turn)
     theta[:, :, 2] = u(-0.15, 0.15, n, 2)
     grid = nn.functional.affine_grid(theta, list(ink.shape), align_corners=False)
-    return nn.functional.grid_sample(ink, grid, align_corners=False)
+    return coarsen_ink(nn.functional.grid_sample(ink, grid, align_corners=False), gen)
+
+
+def coarsen_ink(ink: torch.Tensor, gen: torch.Generator) -> torch.Tensor:
+    """Training only: a COARSE_SHARE of the maps averaged down to COARSE_SIDES pixels a side and
+    enlarged again, as a coarse scan's digit arrives (UCI's optical digits are 8 x 8).
+
+    The generated data has coarse scans too, but few of each style; here every epoch shows
+    every image coarse now and then."""
+    n = ink.shape[0]
+    sides = torch.tensor(COARSE_SIDES)[torch.randint(len(COARSE_SIDES), (n,), generator=gen)]
+    coarse = torch.rand(n, generator=gen) < COARSE_SHARE
+    out = ink.clone()
+    for side in COARSE_SIDES:
+        pick = torch.nonzero(coarse & (sides == side)).reshape(-1)
+        if len(pick):
+            small = nn.functional.interpolate(ink[pick], size=(side, side), mode="area")
+            out[pick] = nn.functional.interpolate(small, size=ink.shape[-2:], mode="bilinear", align_corners=False)
+    return out
 
 
 class ImageEncoder(nn.Module):

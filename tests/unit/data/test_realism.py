@@ -178,22 +178,36 @@ def test_an_unknown_piper_voice_is_refused():
         piper.load("nobody")
 
 
-@pytest.mark.parametrize("load", [real.asterisk_digits, real.saytime_digits], ids=["asterisk", "saytime"])
-def test_the_recorded_digits_are_ten_words_a_server_decodes(preprocessor, load):
+RECORDINGS = {  # loader: (its package, the digits its speaker says)
+    real.asterisk_digits: (real.ASTERISK_PACKAGE, range(10)), real.saytime_digits: (real.SAYTIME_PACKAGE, range(10)),
+    real.csmash_digits: (real.CSMASH_PACKAGE, range(10)), real.scid_digits: (real.SCID_PACKAGE, range(1, 9)),
+    real.tuxpaint_digits: (real.TUXPAINT_PACKAGE, range(10)),
+}
+
+
+@pytest.mark.parametrize("load", list(RECORDINGS), ids=lambda f: f.__name__)
+def test_the_recorded_digits_are_single_words_a_server_decodes(preprocessor, load):
     data = load()
-    assert data.labels.tolist() == list(range(10))
+    assert data.labels.tolist() == list(RECORDINGS[load][1])
+    assert len(set(data.clips)) == len(data.clips)
     for clip in data.clips:
         samples, sr = sf.read(io.BytesIO(clip))
-        assert sr == 8000 and 0.3 < samples.shape[0] / sr < 2.0  # telephone-rate recordings of one word
+        assert 8000 <= sr <= 16_000 and 0.3 < samples.shape[0] / sr < 2.0  # one word, as recorded for a program
         assert 0.05 < np.abs(samples).max() <= 1.0
         assert preprocessor.audio(clip).shape[1] == preprocessor.graph.preset.audio.n_mels
 
 
-@pytest.mark.parametrize(("load", "package"), [(real.asterisk_digits, real.ASTERISK_PACKAGE),
-                                               (real.saytime_digits, real.SAYTIME_PACKAGE)], ids=["asterisk", "saytime"])
-def test_missing_recordings_name_their_package(tmp_path, load, package):
-    with pytest.raises(FileNotFoundError, match=package):
+@pytest.mark.parametrize("load", list(RECORDINGS), ids=lambda f: f.__name__)
+def test_missing_recordings_name_their_package(tmp_path, load):
+    with pytest.raises(FileNotFoundError, match=RECORDINGS[load][0]):
         load(tmp_path)
+
+
+def test_pooled_speakers_keep_each_recording_and_its_label():
+    a = real.RealAudio("a", [b"1", b"2"], np.asarray([4, 7]))
+    b = real.RealAudio("b", [b"3"], np.asarray([0]))
+    both = real.pooled("ab", [a, b])
+    assert both.source == "ab" and both.clips == [b"1", b"2", b"3"] and both.labels.tolist() == [4, 7, 0]
 
 
 def test_real_recordings_through_the_channel_are_repeatable_copies(preprocessor):

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import torch
 
-from mmtriton.models.image import STROKE_SIZE, StrokeNet, augment_ink
+from mmtriton.models.image import COARSE_SHARE, STROKE_SIZE, StrokeNet, augment_ink, coarsen_ink
 from mmtriton.preprocess.image import normalise
 
 
@@ -43,6 +43,20 @@ def test_augmentation_is_seeded_and_keeps_the_ink():
     assert not torch.equal(a, ink)
     kept = a.sum(dim=(1, 2, 3)) / ink.sum(dim=(1, 2, 3))
     assert torch.all((kept > 0.6) & (kept < 1.5))
+
+
+def test_a_share_of_the_maps_is_coarsened_and_loses_its_fine_detail():
+    """A one-pixel checkerboard survives untouched or is averaged to a flat grey: nothing between."""
+    board = (torch.arange(STROKE_SIZE)[:, None] + torch.arange(STROKE_SIZE)[None, :]) % 2
+    ink = board.float().expand(2000, 1, STROKE_SIZE, STROKE_SIZE)
+    out = coarsen_ink(ink, torch.Generator().manual_seed(0))
+    assert torch.equal(out, coarsen_ink(ink, torch.Generator().manual_seed(0)))
+    changed = (out - ink).abs().flatten(1).max(dim=1).values > 0
+    assert abs(changed.float().mean().item() - COARSE_SHARE) < 0.04
+    spread = out[changed].flatten(1).std(dim=1)
+    assert spread.max() < 0.1 * ink[0].std()  # the board is gone
+    assert torch.allclose(out[changed].flatten(1).mean(dim=1), torch.tensor(0.5), atol=0.05)  # its ink is not
+    assert torch.equal(out[~changed], ink[~changed])
 
 
 def _placed(size: int, scale: float, dx: int, dy: int) -> np.ndarray:

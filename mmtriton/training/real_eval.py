@@ -90,17 +90,18 @@ SPEAKERS: dict[str, Callable[[], real.RealAudio]] = {
 def real_sources(cache: Path) -> dict[str, Callable[[], RealData]]:
     """Each real handwriting source and speaker, each speaker through the channels, all speakers
     together, and real pairs of MNIST and every speaker's channel copies, by name; loaded on call
-    (MNIST and the channel copies once, since the pooled sources reuse them)."""
+    (MNIST, each speaker's files and their channel copies once: the pooled sources reuse them)."""
     mnist = functools.cache(lambda: real.mnist_digits(mnist_package(cache), exclude=mnist_ink.fingerprints()))
+    plain = {name: functools.cache(load) for name, load in SPEAKERS.items()}
     heard = {f"{name}-channels": functools.cache(lambda load=load: real.through_channels(load(), CHANNEL_COPIES))
-             for name, load in SPEAKERS.items()}
+             for name, load in plain.items()}
     everyone = functools.cache(lambda: real.pooled("speakers-channels", [load() for load in heard.values()]))
     return {
         "sklearn-digits": real.sklearn_digits,
         "mnist": mnist,
-        **SPEAKERS,
+        **plain,
         **heard,
-        "speakers": lambda: real.pooled("speakers", [load() for load in SPEAKERS.values()]),
+        "speakers": lambda: real.pooled("speakers", [load() for load in plain.values()]),
         "speakers-channels": everyone,
         "mnist+speakers-channels": lambda: real.pair(mnist(), everyone()),
     }

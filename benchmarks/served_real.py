@@ -5,9 +5,10 @@ files to the server. This starts the embedded Triton on the built repository (`m
 sends every real source of ``mmtriton.training.real_eval`` through the ensemble with the plain
 ``tritonclient`` (gRPC, one file per request, eight in flight) and prints served top-1 beside
 the checkpoint's own figure. Each MNIST image is also sent as a phone would: a 640x480 JPEG
-with the digit small and off-centre on grey paper (``--no-photos`` leaves that out).
+with the digit small and off-centre on grey paper, and again from further away (the digit a
+sixth to a quarter of the photo's height); ``--no-photos`` leaves both out.
 
-Usage: .venv/bin/python benchmarks/served_real.py [--preset demo]   (prints JSON; ~1 min on 2 cores)
+Usage: .venv/bin/python benchmarks/served_real.py [--preset demo]   (prints JSON; ~3 min on 2 cores)
 """
 
 from __future__ import annotations
@@ -32,10 +33,14 @@ from mmtriton.training.checkpoint import load_model
 from mmtriton.training.real_eval import LOAD_ERRORS, real_sources
 
 
-def photographed(png: bytes, rng: np.random.Generator) -> bytes:
-    """A scanned digit as a phone photo of a page: small, off-centre, on uneven grey paper."""
+PHOTO_SIDES = {"mnist-photographed": (120, 220), "mnist-photographed-far": (80, 120)}  # px of 480
+
+
+def photographed(png: bytes, rng: np.random.Generator, sides: tuple[int, int]) -> bytes:
+    """A scanned digit as a phone photo of a page: small (its 28 px frame ``sides`` px of the
+    photo's 480), off-centre, on uneven grey paper."""
     digit = Image.open(io.BytesIO(png)).convert("L")
-    side = int(rng.integers(120, 220))
+    side = int(rng.integers(*sides))
     page = np.full((480, 640), rng.uniform(150, 230), np.float32) * np.linspace(0.85, 1.0, 640)[None, :]
     ink = 1.0 - np.asarray(digit.resize((side, side), Image.BILINEAR), np.float32) / 255.0
     x, y = int(rng.integers(40, 640 - side - 40)), int(rng.integers(40, 480 - side - 40))
@@ -69,10 +74,10 @@ def _report(client: grpc.InferenceServerClient, graph: ModelGraph, cache: Path, 
         images, clips = getattr(data, "images", None), getattr(data, "clips", None)
         report[name] = {"served_top1": served_top1(client, graph, data.labels, images, clips), "samples": len(data.labels)}
         if photos and name == "mnist":
-            rng = np.random.default_rng(0)
-            shots = [photographed(b, rng) for b in images]
-            report["mnist-photographed"] = {"served_top1": served_top1(client, graph, data.labels, shots, None),
-                                            "samples": len(shots)}
+            for photo, sides in PHOTO_SIDES.items():
+                rng = np.random.default_rng(0)
+                shots = [photographed(b, rng, sides) for b in images]
+                report[photo] = {"served_top1": served_top1(client, graph, data.labels, shots, None), "samples": len(shots)}
     return report
 
 

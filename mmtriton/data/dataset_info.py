@@ -21,9 +21,9 @@ INFO_FILE = "dataset.json"
 VERSION = 2
 # Bumped whenever the generator draws other data from the same plans (3: handwriting, three
 # speech engines, the channel simulation; 4: the neural piper voice; 5: real MNIST hands; 6: natural
-# captions with held-out phrasings; 7: pen-stroke digits in regional styles, coarse scans), so
+# captions with held-out phrasings; 7: pen-stroke digits in regional styles, coarse scans; 8: small digits on bigger pages), so
 # older generated data is regenerated, not reused.
-GENERATOR = 7
+GENERATOR = 8
 
 
 def describe(plans: tuple[generate.SplitPlan, ...]) -> dict:
@@ -40,6 +40,7 @@ def describe(plans: tuple[generate.SplitPlan, ...]) -> dict:
         "p_real_hand": generate.P_REAL_HAND,
         "p_strokes": generate.P_STROKES,
         "p_coarse_scan": handwriting.P_COARSE,
+        "p_small_on_page": handwriting.P_SMALL,
         "real_hands": {"package": mnist_ink.PACKAGE, "train_per_class": mnist_ink.TRAIN_PER_CLASS},
         "captions": {"frames": len(captions.FRAMES), "held_out_frames": len(captions.HELD_OUT_FRAMES),
                      "p_typo": captions.P_TYPO},

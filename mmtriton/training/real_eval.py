@@ -66,7 +66,7 @@ def _arrays(pre: Preprocessor, labels: np.ndarray, images: list[bytes] | None = 
 RealData = real.RealImages | real.RealAudio | real.RealPairs
 
 
-def _measure(model: MultimodalModel, pre: Preprocessor, load: Callable[[], RealData]) -> dict:
+def measure(model: MultimodalModel, pre: Preprocessor, load: Callable[[], RealData]) -> dict:
     """One source's top-1 on the modalities it has, or why it was left out."""
     try:
         data = load()
@@ -112,4 +112,4 @@ def real_accuracy(model: MultimodalModel, pre: Preprocessor, cache: Path) -> dic
     was left out."""
     if tuple(pre.graph.class_names) != tuple(CLASS_NAMES):
         return {"skipped": "the model's classes are not the reference digits"}
-    return {name: _measure(model, pre, load) for name, load in real_sources(cache).items()}
+    return {name: measure(model, pre, load) for name, load in real_sources(cache).items()}

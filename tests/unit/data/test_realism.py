@@ -8,6 +8,7 @@ import io
 import numpy as np
 import pytest
 import soundfile as sf
+from PIL import Image
 
 from mmtriton.data import channel, engines, handwriting, piper, real, speech
 from mmtriton.data.fonts import split_fonts
@@ -40,6 +41,41 @@ def test_elastic_warp_keeps_ink_and_moves_it():
     warped = handwriting.elastic(mask, rng, alpha=6.0, sigma=5.0)
     assert abs(warped.sum() - mask.sum()) < 0.25 * mask.sum()
     assert np.abs(warped - mask).sum() > 10
+
+
+def test_a_thin_pen_thins_thick_strokes_but_never_erases_a_fine_one():
+    tile = np.zeros((40, 40), np.uint8)
+    tile[5:35, 5:10] = 255   # a 5 px stroke: eroded to 3 px
+    tile[5:35, 20] = 255     # a 1 px stroke: would vanish
+    thick = np.asarray(handwriting._thinned(Image.fromarray(tile[:, :15])))
+    assert np.count_nonzero(thick) == 28 * 3
+    fine = np.asarray(handwriting._thinned(Image.fromarray(tile[:, 15:])))
+    assert np.array_equal(fine, tile[:, 15:])
+
+
+def _ink_box(rgb: np.ndarray) -> tuple[float, bool]:
+    """The ink's height as a share of the page's shorter side, and whether all of it lies in
+    the central square that preprocessing's centre crop keeps."""
+    grey = rgb.mean(axis=2)
+    ys, xs = np.nonzero(grey < (np.median(grey) + grey.min()) / 2)  # halfway from paper to ink
+    h, w = grey.shape
+    side = min(h, w)
+    top, left = (h - side) / 2, (w - side) / 2
+    inside = ys.min() >= top and ys.max() < top + side and xs.min() >= left and xs.max() < left + side
+    return (ys.max() - ys.min() + 1) / side, bool(inside)
+
+
+@pytest.mark.parametrize("small", [0.0, 1.0])
+def test_a_digit_small_on_a_page_stays_where_the_centre_crop_keeps_it(monkeypatch, small):
+    monkeypatch.setattr(handwriting, "P_SMALL", small)
+    monkeypatch.setattr(handwriting, "P_COARSE", 0.0)
+    boxes = [_ink_box(_font_hand(d % 10, np.random.default_rng(d))) for d in range(40)]
+    heights = np.asarray([b[0] for b in boxes])
+    if small:
+        assert all(b[1] for b in boxes)  # never cut off: the label would be wrong
+        assert np.median(heights) < 0.35 and heights.min() < 0.2
+    else:
+        assert np.median(heights) > 0.4
 
 
 @pytest.mark.parametrize("voice", ["en-gb+f2", "flite:kal", "flite:slt", "festival:kal_diphone",

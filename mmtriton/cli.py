@@ -76,7 +76,7 @@ def data(train: int = typer.Option(3000, help="Training samples."), val: int = t
 
 
 @app.command()
-def train(preset: str = PresetOpt, epochs: int = 32, batch_size: int = 64, lr: float = 2e-3,
+def train(preset: str = PresetOpt, epochs: int = 24, batch_size: int = 64, lr: float = 2e-3,
           optimizer: str = typer.Option("adam", help="adam or sgd."), patience: int = 8, seed: int = 0,
           force: bool = typer.Option(False, help="Retrain even if a checkpoint exists."),
           dataset: Optional[Path] = DatasetOpt) -> None:

@@ -15,6 +15,7 @@ from mmtriton.models.speech_embedding import POOLED
 from mmtriton.models.text import TextEncoder
 from mmtriton.preprocess import Preprocessor, pad_frames
 from mmtriton.training.dataset import SplitArrays
+from mmtriton.training.layout import channels_last
 
 
 @dataclass
@@ -62,15 +63,17 @@ def image_features(encoder: ImageEncoder, pixels: np.ndarray, batch: int = 64) -
 @torch.no_grad()
 def speech_features(model: MultimodalModel, mels: list[np.ndarray], batch: int = 64) -> Optional[torch.Tensor]:
     """The frozen speech path's pooled embeddings per clip (None when the tower has no such path).
-    Clips are batched in length order, so little padding is computed."""
+    Clips are batched in length order, so little padding is computed; the convolutions run
+    channels-last (``layout``)."""
     if model.audio.speech is None:
         return None
     order = np.argsort([m.shape[0] for m in mels], kind="stable")
     out = torch.zeros(len(mels), POOLED)
-    for i in range(0, len(order), batch):
-        index = order[i:i + batch]
-        mel, lengths = pad_frames([mels[j] for j in index])
-        out[torch.from_numpy(index)] = model.audio.speech_pooled(torch.from_numpy(mel), torch.from_numpy(lengths))
+    with channels_last(model.audio.speech):
+        for i in range(0, len(order), batch):
+            index = order[i:i + batch]
+            mel, lengths = pad_frames([mels[j] for j in index])
+            out[torch.from_numpy(index)] = model.audio.speech_pooled(torch.from_numpy(mel), torch.from_numpy(lengths))
     return out
 
 

@@ -22,3 +22,20 @@ def test_parity_without_artifacts_exits_2_with_a_hint(tmp_path, monkeypatch):
     result = CliRunner().invoke(app, ["parity"], terminal_width=250)
     assert result.exit_code == 2
     assert "mmtriton train" in result.output
+
+
+def test_train_options_default_to_the_training_config():
+    """The CLI spells its defaults out (it must not import torch to show --help); they must be
+    TrainConfig's, or `mmtriton train` and `make demo` would train another model than the code says."""
+    import dataclasses
+    import inspect
+
+    from mmtriton.cli import train
+    from mmtriton.training.loop import TrainConfig
+
+    options = inspect.signature(train).parameters
+    shared = [f for f in dataclasses.fields(TrainConfig) if f.name in options]
+    assert len(shared) >= 6
+    for f in shared:
+        default = options[f.name].default
+        assert getattr(default, "default", default) == f.default, f.name

@@ -81,7 +81,7 @@ def test_modality_dropout_draws_from_the_spec_subsets_in_the_trained_order():
 
 def test_training_leaves_the_stroke_cnn_in_the_usual_layout(untrained_model, cached):
     """Convolutions train channels-last; checkpoints and export must see the usual layout."""
-    from mmtriton.training.loop import channels_last
+    from mmtriton.training.layout import channels_last
 
     model = copy.deepcopy(untrained_model)
     convs = [p for p in model.image.strokes.parameters() if p.ndim == 4]

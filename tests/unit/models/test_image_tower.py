@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import torch
 
-from mmtriton.models.image import COARSE_SHARE, STROKE_SIZE, StrokeNet, augment_ink, coarsen_ink
+from mmtriton.models.image import BLOCKY_SHARE, COARSE_SHARE, COARSE_SIDES, STROKE_SIZE, StrokeNet, augment_ink, coarsen_ink
 from mmtriton.preprocess.image import normalise
 
 
@@ -58,6 +58,19 @@ def test_a_share_of_the_maps_is_coarsened_and_loses_its_fine_detail():
     assert torch.allclose(out[changed].flatten(1).mean(dim=1), torch.tensor(0.5), atol=0.05)  # its ink is not
     assert torch.equal(out[~changed], ink[~changed])
 
+
+
+def test_some_coarse_maps_come_back_in_square_blocks_the_others_smooth():
+    """A blocky map holds at most (largest side)^2 distinct values, a smoothly enlarged one
+    nearly one per pixel; about BLOCKY_SHARE of the coarse maps are blocky."""
+    ink = torch.rand(4000, 1, STROKE_SIZE, STROKE_SIZE, generator=torch.Generator().manual_seed(3))
+    out = coarsen_ink(ink, torch.Generator().manual_seed(0))
+    changed = torch.nonzero((out - ink).abs().flatten(1).max(dim=1).values > 0).reshape(-1)
+    distinct = torch.tensor([len(torch.unique(out[i])) for i in changed])
+    blocky = distinct <= max(COARSE_SIDES) ** 2
+    assert torch.all(blocky | (distinct > STROKE_SIZE ** 2 // 2))  # nothing in between
+    assert blocky.any() and not blocky.all()
+    assert abs(blocky.float().mean().item() - BLOCKY_SHARE) < 0.08
 
 def _placed(size: int, scale: float, dx: int, dy: int) -> np.ndarray:
     """The _mask digit scaled by ``scale`` about its centre and moved by (dx, dy) pixels."""

@@ -92,12 +92,20 @@ def text_features(encoder: TextEncoder, pre: Preprocessor, texts: Sequence[Optio
     return torch.stack([table[t] if t is not None else zero for t in texts])
 
 
+def _speech_or_none(model: MultimodalModel, split: SplitArrays) -> Optional[torch.Tensor]:
+    """``speech_features``, or zeros when no sample has audio (real handwriting alone: its
+    placeholder clips would cost as much as real ones, and fusion zeroes an absent modality)."""
+    if model.audio.speech is not None and not bool(np.any(split.presence[:, 1] > 0)):
+        return torch.zeros(len(split), POOLED)
+    return speech_features(model, split.mels)
+
+
 def cache_split(model: MultimodalModel, pre: Preprocessor, split: SplitArrays) -> CachedSplit:
     feats, ink = image_features(model.image, split.pixels)
     return CachedSplit(
         image_features=feats,
         ink=ink,
-        speech=speech_features(model, split.mels),
+        speech=_speech_or_none(model, split),
         text_features=text_features(model.text, pre, split.texts),
         mels=split.mels,
         presence=torch.from_numpy(split.presence),

@@ -17,6 +17,7 @@ import torch
 from mmtriton.models.image import augment_ink
 from mmtriton.models.multimodal import MultimodalModel
 from mmtriton.training.features import CachedSplit
+from mmtriton.training.layout import channels_last
 
 Towers = tuple[torch.Tensor, torch.Tensor, torch.Tensor]
 
@@ -52,7 +53,8 @@ class Scored:
     @torch.no_grad()
     def of(cls, model: MultimodalModel, data: CachedSplit, batch: int = 256) -> "Scored":
         model.eval()
-        parts = [embeddings(model, data, np.arange(s, min(s + batch, len(data)))) for s in range(0, len(data), batch)]
+        with channels_last(model.image.strokes):
+            parts = [embeddings(model, data, np.arange(s, min(s + batch, len(data)))) for s in range(0, len(data), batch)]
         towers = tuple(torch.cat(p) for p in zip(*parts)) if parts else tuple(torch.zeros(0) for _ in range(3))
         return cls(model, towers, data.presence, data.labels)
 

@@ -90,3 +90,18 @@ def test_training_leaves_the_stroke_cnn_in_the_usual_layout(untrained_model, cac
         assert not all(p.is_contiguous() for p in convs)  # a one-channel conv is both
     fit(model, cached["train"], cached["val"], TrainConfig(epochs=1, batch_size=16))
     assert all(p.is_contiguous() for p in model.image.strokes.parameters())
+
+
+def test_channels_last_nested_leaves_the_outer_layout_alone(untrained_model):
+    """Validation inside an epoch asks for channels-last again; leaving that inner block must
+    not put the weights back while the training around it still runs channels-last."""
+    from mmtriton.training.layout import channels_last
+
+    model = copy.deepcopy(untrained_model)
+    telling = [p for p in model.image.strokes.parameters() if p.ndim == 4 and not p.is_contiguous(memory_format=torch.channels_last)]
+    assert telling
+    with channels_last(model.image.strokes):
+        with channels_last(model.image.strokes):
+            pass
+        assert all(p.is_contiguous(memory_format=torch.channels_last) and not p.is_contiguous() for p in telling)
+    assert all(p.is_contiguous() for p in telling)

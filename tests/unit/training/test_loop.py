@@ -48,17 +48,56 @@ def test_frozen_backbones_do_not_change(untrained_model, cached):
     assert all(torch.equal(v, after[k]) for k, v in before.items())
 
 
-def test_early_stopping_keeps_the_best_epoch(untrained_model, cached):
-    """With lr 0 and batch norm's running statistics held (momentum 0), no epoch can beat the
-    first: training must stop after ``patience`` more and keep epoch 0."""
+def test_early_stopping_counts_from_the_top_score_and_keeps_the_latest_tie(untrained_model, cached):
+    """With lr 0 and batch norm's running statistics held (momentum 0), every epoch scores what
+    the first did: training must stop ``patience`` epochs after epoch 0, keeping the last tie."""
     model = copy.deepcopy(untrained_model)
     for module in model.modules():
         if isinstance(module, torch.nn.modules.batchnorm._BatchNorm):
             module.momentum = 0.0
     history = fit(model, cached["train"], cached["val"], TrainConfig(epochs=10, lr=0.0, patience=2))
     assert len(history.train_loss) == 3  # no improvement after epoch 0 -> stop after patience
-    assert history.best_epoch == 0
+    assert len(set(history.val_score)) == 1
+    assert (history.top_epoch, history.best_epoch) == (0, 2)
     assert accuracy(model, cached["val"]) == history.val_accuracy[0]
+
+
+def _kept_epoch(untrained_model, cached, monkeypatch, scores: list[float], patience: int):
+    """Train with scripted validation scores; which epoch's weights does fit keep?"""
+    from mmtriton.training import loop
+
+    script = iter(scores)
+    monkeypatch.setattr(loop, "selection_score", lambda model, val: (0.5, next(script)))
+    model, seen = copy.deepcopy(untrained_model), []
+    on_epoch = lambda *_: seen.append(copy.deepcopy(model.trainable_state()))  # noqa: E731
+    history = fit(model, cached["train"], cached["val"], TrainConfig(epochs=len(scores), patience=patience), on_epoch)
+    kept = model.trainable_state()
+    matches = [e for e, state in enumerate(seen) if all(torch.equal(kept[k], v) for k, v in state.items())]
+    assert matches == [history.best_epoch], "the kept weights are exactly one epoch's"
+    return history
+
+
+def test_a_later_epoch_within_the_standard_error_of_the_top_is_kept(untrained_model, cached, monkeypatch):
+    n = len(cached["val"])
+    margin = (0.9 * 0.1 / n) ** 0.5  # the standard error of an accuracy of 0.9 on n samples
+    tie, beaten = 0.9 - margin / 2, 0.9 - margin * 2
+    history = _kept_epoch(untrained_model, cached, monkeypatch, [0.5, 0.9, 0.6, tie, beaten, beaten, beaten], patience=4)
+    assert (history.top_epoch, history.best_epoch, len(history.train_loss)) == (1, 3, 6)  # stopped 4 after the top
+
+
+def test_an_epoch_below_the_standard_error_of_the_top_is_not_kept(untrained_model, cached, monkeypatch):
+    n = len(cached["val"])
+    beaten = 0.9 - 2 * (0.9 * 0.1 / n) ** 0.5
+    history = _kept_epoch(untrained_model, cached, monkeypatch, [0.5, 0.9, beaten, beaten], patience=8)
+    assert (history.top_epoch, history.best_epoch) == (1, 1)
+
+
+def test_standard_error_of_an_accuracy():
+    from mmtriton.training.loop import standard_error
+
+    assert standard_error(0.9, 100) == pytest.approx(0.03)
+    assert standard_error(0.5, 2500) == pytest.approx(0.01)
+    assert standard_error(1.0, 10) == 0.0
 
 
 def test_sgd_is_selectable(untrained_model):

@@ -55,7 +55,7 @@ class History:
     train_loss: list[float] = field(default_factory=list)
     val_accuracy: list[float] = field(default_factory=list)
     val_score: list[float] = field(default_factory=list)
-    best_epoch: int = -1  # the epoch whose weights are kept (see kept_epoch)
+    best_epoch: int = -1  # the epoch whose weights are kept: the latest within top_epoch's standard error
     top_epoch: int = -1  # the epoch with the highest validation score
 
 
@@ -140,7 +140,7 @@ def selection_score(model: MultimodalModel, val: CachedSplit) -> tuple[float, fl
 def fit(model: MultimodalModel, train: CachedSplit, val: CachedSplit, cfg: TrainConfig,
         on_epoch: Callable[[int, float, float], None] | None = None) -> History:
     """Train until the validation score stops improving for ``patience`` epochs; keep the
-    weights of the latest epoch that ties the best one (within its standard error).
+    weights of the latest epoch that ties the top one (within its standard error).
 
     Why the latest tie and not the top score: the cosine schedule's last epochs take the smallest
     steps, and their weights are the settled ones. Mid-training epochs with a generated-val score

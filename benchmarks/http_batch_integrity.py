@@ -34,10 +34,10 @@ from mmtriton.paths import Artifacts
 from mmtriton.serving.process import EmbeddedServer
 from mmtriton.serving.server import ServerConfig, free_port
 from mmtriton_client import Client
+from mmtriton_client.model_info import MODALITIES
 from mmtriton_client.request import encode
 
 IN_FLIGHT = 32
-MODALITIES = ("image", "audio", "text")
 
 
 def batch_items(art: Artifacts, samples: int = 64) -> list[dict]:

@@ -7,8 +7,9 @@ the same held-out samples go out with 32 in flight, through three transports:
   inputs, the clients closed by the main thread at the end (what ``predict_batch`` did before:
   in the test session's repository about one request in 10^4 came back "failed to parse the
   request JSON buffer");
-- ``stdlib``: the same KServe binary-extension requests through ``http.client`` in worker threads
-  (no gevent): whether the server itself mixes requests up.
+- ``stdlib``: the same KServe binary-extension requests through ``http.client`` in worker threads,
+  each thread encoding its own inputs as in ``threads`` (no gevent): whether the server itself
+  mixes requests up.
 
 Every request is valid, so every refusal is a transport fault. Rounds of 192 requests (64 samples
 as image+audio+text, image alone, audio+text). Usage:
@@ -60,9 +61,8 @@ def via_threads(url: str, items: list[dict]) -> list[str]:
     """The former transport, rebuilt from tritonclient alone."""
     import tritonclient.http as th
 
-    sdk = Client(url, protocol="http")
-    builder, model = sdk.builder, sdk.model
-    sdk.close()
+    with Client(url, protocol="http") as sdk:
+        builder, model = sdk.builder, sdk.model
     local, clients, lock = threading.local(), [], threading.Lock()
 
     def one(item: dict) -> str:
@@ -98,22 +98,29 @@ def kserve_body(names: dict, data: dict) -> tuple[bytes, int]:
 
 
 def via_stdlib(url: str, items: list[dict]) -> list[str]:
+    """Like ``via_threads`` (each thread encodes its own inputs), without gevent."""
     with Client(url, protocol="http") as sdk:
-        bodies = [kserve_body(sdk.info.inputs, sdk.builder.payload(encode(**i))) for i in items]
-        path = f"/v2/models/{sdk.model}/infer"
+        names, builder, path = sdk.info.inputs, sdk.builder, f"/v2/models/{sdk.model}/infer"
     host, port = url.rsplit(":", 1)
-    local = threading.local()
+    local, conns, lock = threading.local(), [], threading.Lock()
 
-    def one(request: tuple[bytes, int]) -> str:
-        conn = getattr(local, "conn", None) or http.client.HTTPConnection(host, int(port), timeout=60)
-        local.conn = conn
-        conn.request("POST", path, body=request[0], headers={"Inference-Header-Content-Length": str(request[1])})
+    def one(item: dict) -> str:
+        conn = getattr(local, "conn", None)
+        if conn is None:
+            conn = local.conn = http.client.HTTPConnection(host, int(port), timeout=60)
+            with lock:
+                conns.append(conn)
+        body, header_length = kserve_body(names, builder.payload(encode(**item)))
+        conn.request("POST", path, body=body, headers={"Inference-Header-Content-Length": str(header_length)})
         response = conn.getresponse()
-        body = response.read()
-        return "" if response.status == 200 else body[:200].decode(errors="replace")
+        answer = response.read()
+        return "" if response.status == 200 else answer[:200].decode(errors="replace")
 
     with ThreadPoolExecutor(IN_FLIGHT) as pool:
-        return [e for e in pool.map(one, bodies) if e]
+        errors = [e for e in pool.map(one, items) if e]
+    for conn in conns:
+        conn.close()
+    return errors
 
 
 TRANSPORTS: dict[str, Callable[[str, list[dict]], list[str]]] = {

@@ -3,11 +3,12 @@ keep them.
 
 The five speakers of ``metrics.json``'s ``real`` (Debian packages, 48 recordings) stand in for
 voices we do not have; here their recordings are rewritten as other collections store theirs:
-8 kHz cut tight at both ends (the Free Spoken Digit Dataset), 48 kHz cut tight (AudioMNIST), one
-second with the word anywhere in it over background noise (Speech Commands), stereo MP3 from a
-phone, a 96 kHz 24-bit recorder, too quiet, clipped, a DC offset, mains hum, and the word in the
-middle of a long take. The model should not care; this prints the checkpoint's audio-only top-1
-per form, each decoded as the server decodes it (``mmtriton.training.real_eval``).
+8 kHz cut tight at both ends, in 16 or 8 bits, sometimes into the word (the Free Spoken Digit
+Dataset), 48 kHz cut tight (AudioMNIST), one second with the word anywhere in it over
+background noise (Speech Commands), stereo MP3 from a phone, a 96 kHz 24-bit recorder, too
+quiet, clipped, a DC offset, mains hum, and the word in the middle of a long take. The model
+should not care; this prints the checkpoint's audio-only top-1 per form, each decoded as the
+server decodes it (``mmtriton.training.real_eval``).
 
 Usage: .venv/bin/python benchmarks/speech_formats.py [--preset demo]   (JSON; ~15 s on 2 cores)
 """
@@ -89,6 +90,10 @@ def _scaled(samples: np.ndarray, peak: float) -> np.ndarray:
 FORMS: dict[str, Form] = {
     "8 kHz 16-bit WAV cut tight (as the Free Spoken Digit Dataset)":
         lambda x, sr, rng: _file(tight(_at(x, sr, 8_000), 8_000), 8_000),
+    "8 kHz 8-bit WAV cut tight (as some of its speakers sent theirs)":
+        lambda x, sr, rng: _file(tight(_at(x, sr, 8_000), 8_000), 8_000, subtype="PCM_U8"),
+    "8 kHz cut tight, the first 30 ms of the word lost too (a trimmer cutting early)":
+        lambda x, sr, rng: _file(tight(_at(x, sr, 8_000), 8_000)[240:], 8_000),
     "48 kHz 16-bit WAV cut tight (as AudioMNIST)": lambda x, sr, rng: _file(tight(_at(x, sr, 48_000), 48_000), 48_000),
     "1 s at 16 kHz, the word anywhere, noise 20 dB below (as Speech Commands)": one_second,
     "44.1 kHz stereo MP3 (as a phone shares it)":

@@ -100,6 +100,8 @@ FORMS: dict[str, Form] = {
         lambda x, sr, rng: _file(np.stack([_at(x, sr, 44_100)] * 2, axis=1), 44_100, "MP3", "MPEG_LAYER_III"),
     "96 kHz 24-bit WAV (as a recorder writes it)": lambda x, sr, rng: _file(_at(x, sr, 96_000), 96_000, subtype="PCM_24"),
     "too quiet: peak at -40 dBFS": lambda x, sr, rng: _file(_scaled(x, 0.01), sr),
+    "too quiet: peak at -50 dBFS": lambda x, sr, rng: _file(_scaled(x, 10 ** (-50 / 20)), sr),
+    "too quiet: peak at -60 dBFS": lambda x, sr, rng: _file(_scaled(x, 0.001), sr),
     "clipped: 6 dB too loud": lambda x, sr, rng: _file(_scaled(x, 2.0), sr),
     "clipped: 12 dB too loud": lambda x, sr, rng: _file(_scaled(x, 4.0), sr),
     "clipped: 20 dB too loud": lambda x, sr, rng: _file(_scaled(x, 10.0), sr),

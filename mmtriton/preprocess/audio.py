@@ -2,7 +2,8 @@
 
 Long recordings (up to ``max_input_seconds``) are cut to the model's window (``max_seconds``):
 silence is trimmed at both ends, then the loudest window is kept (``select_window``). Recordings
-that fit the window are used as they are, which is what the model was trained on.
+that fit the window are used as they are, which is what the model was trained on. A recording
+quieter than any level training drew is raised to the quietest one (``lift_quiet``).
 
 Decoding uses libsndfile (WAV/FLAC/OGG/MP3) through soundfile and resampling uses soxr. The mel
 filter bank is librosa's, built once per ``LogMel``; the STFT itself is plain numpy so serving
@@ -159,6 +160,22 @@ def pad_frames(features: Sequence[np.ndarray]) -> tuple[np.ndarray, np.ndarray]:
     return batch, lengths
 
 
+def lift_quiet(mono: np.ndarray, cfg: AudioConfig) -> np.ndarray:
+    """A recording whose peak is under ``cfg.quiet_peak_db`` dBFS, raised to that peak; any
+    other returned as it is.
+
+    The log-mel frames keep the absolute level, and training's channel draws recording levels
+    down to -35 dBFS (``data.channel.level``): a word said softly or far from the microphone
+    fell below what the model had heard (the five real speakers at a -50 dBFS peak: 0.90
+    audio-only, ``benchmarks/speech_formats.py``). Raising only those is what a listener does
+    with the volume knob; every level training covers is left as it was."""
+    peak = float(np.max(np.abs(mono))) if mono.size else 0.0
+    floor = 10.0 ** (cfg.quiet_peak_db / 20.0)
+    if peak == 0.0 or peak >= floor:
+        return mono
+    return mono * np.float32(floor / peak)
+
+
 def preprocess_audio(data: bytes, cfg: AudioConfig, log_mel: LogMel) -> np.ndarray:
     """Encoded audio bytes -> float32 [T, n_mels]; raises InvalidInputError on bad input."""
-    return log_mel(decode_audio(data, cfg))
+    return log_mel(lift_quiet(decode_audio(data, cfg), cfg))

@@ -34,6 +34,7 @@ class AudioConfig:
     max_seconds: float = 3.0          # the model's window: longer recordings are cut to it
     max_input_seconds: float = 60.0   # accepted recording length (refused above, before decoding)
     silence_db: float = 40.0          # trimmed at both ends of a long recording: below peak - this
+    quiet_peak_db: float = -30.0      # a recording peaking under this (dBFS) is raised to it
     max_bytes: int = 20 * 1024 * 1024
     # Length buckets (seconds, the last one max_seconds): on the tensorrt target log-mel frames
     # are padded up to one of these so that Triton's batcher, which batches equal shapes only
@@ -78,6 +79,8 @@ class Preset:
             raise SpecError(f"preset {self.name!r}: audio needs min_seconds < max_seconds <= max_input_seconds")
         if a.max_seconds * a.sample_rate < a.hop_length:
             raise SpecError(f"preset {self.name!r}: the audio window must hold at least one hop")
+        if not -90.0 <= a.quiet_peak_db <= 0.0:
+            raise SpecError(f"preset {self.name!r}: quiet_peak_db {a.quiet_peak_db} must lie in -90..0 dBFS")
         if self.text.max_tokens < 4:
             raise SpecError(f"preset {self.name!r}: max_tokens must be >= 4")
         if not a.bucket_seconds or a.bucket_seconds[-1] != a.max_seconds:

@@ -216,6 +216,48 @@ def test_preprocess_audio_end_to_end(preprocessor, graph, cfg):
     np.testing.assert_allclose(feats, np.log(_librosa_log_mel(decoded, cfg) + LOG_FLOOR), atol=5e-2)
 
 
+
+# ---- level --------------------------------------------------------------------------------------
+
+def _dbfs(db: float) -> float:
+    return 10.0 ** (db / 20.0)
+
+
+def test_a_recording_quieter_than_training_heard_is_heard_at_the_quietest_level(preprocessor, cfg):
+    """A word at -50 or -65 dBFS gives the frames of the same word at ``quiet_peak_db``: float WAV,
+    so no quantisation noise tells them apart."""
+    x = sine(440, 0.8) + sine(1200, 0.8, amp=0.2)
+    at = {db: preprocessor.audio(encode(x / np.abs(x).max() * _dbfs(db), subtype="FLOAT"))
+          for db in (cfg.quiet_peak_db, -50.0, -65.0)}
+    for db in (-50.0, -65.0):
+        np.testing.assert_allclose(at[db], at[cfg.quiet_peak_db], rtol=0, atol=1e-4)
+    silent = preprocessor.audio(encode(np.zeros(8000, np.float32), subtype="FLOAT"))
+    np.testing.assert_allclose(silent, np.log(LOG_FLOOR), rtol=1e-6)  # nothing to raise
+
+
+@pytest.mark.parametrize("db", [-30.0, -12.0, -1.0])
+def test_levels_training_covers_are_left_alone(preprocessor, cfg, db):
+    """At or above ``quiet_peak_db`` the frames are those of the decoded samples as they are."""
+    data = encode(sine(440, 0.8, amp=_dbfs(db)), subtype="FLOAT")
+    np.testing.assert_array_equal(preprocessor.audio(data), preprocessor.log_mel(decode_audio(data, cfg)))
+
+
+def test_the_level_is_kept_not_normalised(preprocessor):
+    """-1 and -21 dBFS: 20 dB more power (a factor 100) in every cell within 40 dB of the loudest."""
+    loud, quiet = (preprocessor.audio(encode(sine(440, 0.8, amp=_dbfs(db)), subtype="FLOAT")) for db in (-1.0, -21.0))
+    cells = loud > loud.max() - np.log(1e4)
+    assert cells.sum() > 100
+    np.testing.assert_allclose((loud - quiet)[cells], np.log(100.0), atol=1e-2)  # the 1e-6 floor adds a little
+
+
+def test_a_preset_refuses_a_quiet_peak_above_full_scale(graph):
+    from mmtriton.errors import SpecError
+
+    audio = dataclasses.replace(graph.preset.audio, quiet_peak_db=3.0)
+    with pytest.raises(SpecError, match="quiet_peak_db"):
+        dataclasses.replace(graph.preset, audio=audio)
+
+
 # ---- batching -----------------------------------------------------------------------------------
 
 

